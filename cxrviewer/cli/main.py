@@ -1,0 +1,75 @@
+"""`cxr`: the command-line entry point. Subcommands live in their own modules.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+Modules are imported only when their subcommand runs, so `cxr info` never pays
+for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("cxrviewer.cli.info", "describe image files (DICOM, PNG, JPEG) or folders"),
+    "train": ("training.train", "train or fine-tune a model on an ImageFolder or CSV data set"),
+    "evaluate": ("training.evaluate", "evaluate a model directory on a data set"),
+    "predict": ("cxrviewer.cli.predict", "run the model on images"),
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    from cxrviewer import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="cxr",
+        description="cxrviewer command line (research use only, not for diagnosis)",
+    )
+    parser.add_argument("--version", action="version", version=f"cxr {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = next((a for a in argv if a in SUBCOMMANDS), None)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:
+            module = _import_subcommand(module_name)
+            if module is not None:
+                module.add_arguments(p)
+                p.set_defaults(_module=module)
+    return parser
+
+
+def _import_subcommand(module_name: str):
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None  # subcommand not built yet
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.error(f"'{args.command}' is not available in this build")
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

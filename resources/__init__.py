@@ -1,0 +1,1 @@
+"""Data files shipped with cxrviewer (installed as the package ``cxrviewer_resources``)."""

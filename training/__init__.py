@@ -1,0 +1,1 @@
+"""Local retraining of the cxrviewer model (imports no Qt)."""
