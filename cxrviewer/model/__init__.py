@@ -1,0 +1,1 @@
+"""The model: architectures, preprocessing, model directories, calibration, OOD, Grad-CAM. No Qt."""
