@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt .ci/system-deps.sh
 	bash .ci/system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,train]'
 	touch $(STAMP)
 
 clean:
