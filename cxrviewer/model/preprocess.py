@@ -1,0 +1,158 @@
+"""The one preprocessing function used by training AND the viewer (no train/serve skew).
+
+LoadedImage -> default window -> border crop -> resize (aspect kept) -> intensity
+normalisation -> letterbox pad to a square. The returned Geometry records every
+step so a map at model resolution (Grad-CAM) can be put back on the full image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from cxrviewer.imaging.windowing import apply_window
+from cxrviewer.io.image import LoadedImage
+
+INTENSITY_MODES = ("equalize", "clahe", "percentile", "none")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    input_size: int = 224
+    # Histogram equalisation maps every image onto the same intensity
+    # distribution, which removes a source/scanner shortcut (exposure, contrast).
+    intensity: str = "equalize"
+    crop_border: bool = True
+    percentile_low: float = 1.0
+    percentile_high: float = 99.0
+    clahe_clip: float = 2.0
+    clahe_tiles: int = 8
+
+    def __post_init__(self) -> None:
+        if self.intensity not in INTENSITY_MODES:
+            raise ValueError(f"intensity must be one of {INTENSITY_MODES}, got {self.intensity!r}")
+        if self.input_size < 16:
+            raise ValueError(f"input_size must be at least 16, got {self.input_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PreprocessConfig:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How model-input pixels relate to source pixels.
+
+    source x = crop_box[0] + (model x - pad_left) / scale (same for y).
+    Coordinates are continuous pixel coordinates (0 is the left edge).
+    """
+
+    source_size: tuple[int, int]  # (height, width) of LoadedImage.pixels
+    crop_box: tuple[int, int, int, int]  # (x0, y0, x1, y1) in source pixels, x1/y1 exclusive
+    scale: float  # model pixels per source pixel
+    pad: tuple[int, int]  # (left, top) in model pixels
+    output_size: int
+
+    def to_source(self, x: float, y: float) -> tuple[float, float]:
+        return (
+            self.crop_box[0] + (x - self.pad[0]) / self.scale,
+            self.crop_box[1] + (y - self.pad[1]) / self.scale,
+        )
+
+    def to_model(self, x: float, y: float) -> tuple[float, float]:
+        return (
+            (x - self.crop_box[0]) * self.scale + self.pad[0],
+            (y - self.crop_box[1]) * self.scale + self.pad[1],
+        )
+
+    @property
+    def content_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the image content inside the model input (no padding)."""
+        w = round((self.crop_box[2] - self.crop_box[0]) * self.scale)
+        h = round((self.crop_box[3] - self.crop_box[1]) * self.scale)
+        return (self.pad[0], self.pad[1], self.pad[0] + w, self.pad[1] + h)
+
+    def map_to_source(self, heatmap: np.ndarray) -> np.ndarray:
+        """Resample a (S x S or smaller) map over the model input onto the full source image."""
+        size = self.output_size
+        if heatmap.shape != (size, size):
+            heatmap = cv2.resize(heatmap.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+        x0, y0, x1, y1 = self.content_box
+        content = heatmap[y0:y1, x0:x1]
+        cx0, cy0, cx1, cy1 = self.crop_box
+        out = np.zeros(self.source_size, dtype=np.float32)
+        out[cy0:cy1, cx0:cx1] = cv2.resize(content, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
+        return out
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    array: np.ndarray  # float32 (1, S, S) in [0, 1]
+    geometry: Geometry
+
+
+def preprocess(image: LoadedImage, config: PreprocessConfig) -> Preprocessed:
+    windowed = apply_window(image.pixels, image.window)
+    box = find_content_box(windowed) if config.crop_border else (0, 0, image.width, image.height)
+    x0, y0, x1, y1 = box
+    cropped = windowed[y0:y1, x0:x1]
+    size = config.input_size
+    scale = size / max(cropped.shape)
+    new_w = max(1, min(size, round(cropped.shape[1] * scale)))
+    new_h = max(1, min(size, round(cropped.shape[0] * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(cropped, (new_w, new_h), interpolation=interp)
+    normalised = normalise_intensity(resized, config)
+    canvas = np.zeros((size, size), dtype=np.uint8)
+    left, top = (size - new_w) // 2, (size - new_h) // 2
+    canvas[top : top + new_h, left : left + new_w] = normalised
+    geometry = Geometry(
+        source_size=(image.height, image.width),
+        crop_box=(x0, y0, x1, y1),
+        scale=scale,
+        pad=(left, top),
+        output_size=size,
+    )
+    array = (canvas.astype(np.float32) / np.float32(255.0))[None]
+    return Preprocessed(array=array, geometry=geometry)
+
+
+def normalise_intensity(image: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """uint8 in, uint8 out."""
+    if config.intensity == "equalize":
+        return cv2.equalizeHist(image)
+    if config.intensity == "clahe":
+        tiles = (config.clahe_tiles, config.clahe_tiles)
+        return cv2.createCLAHE(clipLimit=config.clahe_clip, tileGridSize=tiles).apply(image)
+    if config.intensity == "percentile":
+        low, high = np.percentile(image, (config.percentile_low, config.percentile_high))
+        span = max(float(high - low), 1.0)
+        return np.clip((image.astype(np.float32) - low) * (255.0 / span), 0, 255).astype(np.uint8)
+    return image
+
+
+def find_content_box(windowed: np.ndarray, min_fraction: float = 0.5) -> tuple[int, int, int, int]:
+    """Drop uniform border rows/columns (collimator edges, burnt-in frames, letterbox bars).
+
+    A line is border if it barely varies. The crop never removes more than
+    half of either dimension, so an odd image falls back to no crop.
+    """
+    h, w = windowed.shape
+    small = windowed.astype(np.float32)
+    rows = _content_span(small.std(axis=1))
+    cols = _content_span(small.std(axis=0))
+    y0, y1 = rows if rows[1] - rows[0] >= min_fraction * h else (0, h)
+    x0, x1 = cols if cols[1] - cols[0] >= min_fraction * w else (0, w)
+    return (x0, y0, x1, y1)
+
+
+def _content_span(line_std: np.ndarray, threshold: float = 4.0) -> tuple[int, int]:
+    busy = np.flatnonzero(line_std > threshold)
+    if busy.size == 0:
+        return (0, line_std.size)
+    return (int(busy[0]), int(busy[-1]) + 1)
