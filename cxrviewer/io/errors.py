@@ -29,3 +29,11 @@ class UnsupportedCodecError(ImageLoadError):
 
 class ImageTooLargeError(ImageLoadError):
     """The image is larger than the viewer accepts."""
+
+
+class EmptyFileError(ImageLoadError):
+    """The file has no bytes at all (often a copy that has not finished)."""
+
+
+class CorruptImageError(ImageLoadError):
+    """The file is the right format but its header or image data is damaged."""

@@ -35,7 +35,10 @@ class LoadedImage:
     LUT (rescale slope/intercept), with MONOCHROME1 already resolved so that
     higher values are always shown brighter. ``window`` is the default display
     window; ``presets`` are the windows the file itself carries (DICOM Window
-    Center/Width pairs, a VOI LUT), the default first.
+    Center/Width pairs, a VOI LUT), the default first; a file without windows gets
+    one robust automatic window. ``metadata`` maps "(gggg,eeee) Keyword" to a display
+    string for DICOM, property names for PNG/JPEG; it holds patient data, so it is
+    for display only and never logged.
     """
 
     path: Path
@@ -50,6 +53,8 @@ class LoadedImage:
     body_part: str = ""
     view_position: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # (row, column) pixel spacing in mm when the file gives it (DICOM), else None.
+    pixel_spacing: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 2:

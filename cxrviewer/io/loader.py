@@ -1,89 +1,79 @@
-"""Turn a path into a LoadedImage. Format is recognised by content, not extension.
+"""Turn a path into a LoadedImage. The format is recognised by content, not extension.
 
-(Initial version: the I/O work item hardens DICOM handling and error messages.)
+Every failure is raised as an ImageLoadError subclass whose message names the file
+and says what is wrong; nothing else escapes load_image.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 
-import numpy as np
-
-from .errors import ImageLoadError, NotAnImageError, UnreadableFileError
-from .image import LoadedImage, Window
+from .detect import describe_non_image, read_head, sniff_kind
+from .dicom import load_dicom
+from .errors import (
+    CorruptImageError,
+    EmptyFileError,
+    ImageLoadError,
+    NotAnImageError,
+    UnreadableFileError,
+)
+from .image import LoadedImage
+from .limits import MAX_SIDE
+from .raster import load_raster
 
 log = logging.getLogger(__name__)
 
-MAX_SIDE = 16384
-
+# Extensions worth opening when walking folders; DICOM files often have none.
 IMAGE_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ""})
 
 
-def sniff_kind(path: Path) -> str | None:
-    """'dicom', 'png', 'jpeg' by magic bytes, or None."""
-    with open(path, "rb") as fh:
-        head = fh.read(132)
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if head[:3] == b"\xff\xd8\xff":
-        return "jpeg"
-    if head[128:132] == b"DICM":
-        return "dicom"
-    return None
-
-
 def load_image(path: str | Path) -> LoadedImage:
+    """Decode a DICOM, PNG or JPEG file into a display-ready LoadedImage."""
     path = Path(path)
-    if not path.exists():
-        raise UnreadableFileError(f"{path.name}: file not found")
-    if path.is_dir():
-        raise UnreadableFileError(f"{path.name}: is a folder, not a file")
+    head = _read_head(path)
+    kind = sniff_kind(head)
+    if kind is None:
+        raise NotAnImageError(f"{path.name}: {describe_non_image(head)}")
     try:
-        kind = sniff_kind(path)
+        if kind == "dicom":
+            return load_dicom(path, bare=head[128:132] != b"DICM")
+        return load_raster(path, kind)
+    except ImageLoadError:
+        raise
+    except MemoryError as exc:
+        raise ImageLoadError(f"{path.name}: not enough memory to open this image") from exc
     except OSError as exc:
-        raise UnreadableFileError(f"{path.name}: cannot be read ({exc.strerror})") from exc
-    if kind in ("png", "jpeg"):
-        return _load_raster(path, kind)
-    if kind == "dicom":
-        return _load_dicom(path)
-    raise NotAnImageError(f"{path.name}: not a DICOM, PNG or JPEG image")
+        raise UnreadableFileError(f"{path.name}: read failed ({_reason(exc)})") from exc
+    except Exception as exc:  # noqa: BLE001 - the contract: only ImageLoadError escapes
+        log.debug("unexpected %s while loading a %s file", type(exc).__name__, kind)
+        raise CorruptImageError(
+            f"{path.name}: {kind.upper()} file could not be decoded ({type(exc).__name__})"
+        ) from exc
 
 
-def _load_raster(path: Path, kind: str) -> LoadedImage:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        bits = 16 if im.mode.startswith("I") else 8
-        mode = im.mode
-        if im.mode in ("RGB", "RGBA", "P", "LA", "CMYK"):
-            im = im.convert("L")
-        arr = np.asarray(im, dtype=np.float32)
-    lo, hi = float(arr.min()), float(arr.max())
-    full = Window("Full range", (lo + hi) / 2, max(hi - lo, 1.0))
-    return LoadedImage(path=path, kind=kind, pixels=arr, window=full, presets=(full,),
-                       photometric=mode, bits=bits)
-
-
-def _load_dicom(path: Path) -> LoadedImage:
-    import pydicom
-    from pydicom.pixels import apply_modality_lut
-
-    ds = pydicom.dcmread(path)
-    arr = ds.pixel_array
-    if getattr(ds, "NumberOfFrames", 1) and int(getattr(ds, "NumberOfFrames", 1)) > 1:
-        arr = arr[0]
-    arr = apply_modality_lut(arr, ds).astype(np.float32)
-    lo, hi = float(arr.min()), float(arr.max())
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if photometric == "MONOCHROME1":
-        arr = (lo + hi) - arr
-    full = Window("Full range", (lo + hi) / 2, max(hi - lo, 1.0))
-    return LoadedImage(path=path, kind="dicom", pixels=arr, window=full, presets=(full,),
-                       photometric=photometric, bits=int(ds.get("BitsStored", 8)),
-                       modality=str(ds.get("Modality", "")),
-                       body_part=str(ds.get("BodyPartExamined", "")),
-                       view_position=str(ds.get("ViewPosition", "")))
+def _read_head(path: Path) -> bytes:
+    """The first bytes, with missing, folder, permission and empty files reported as such."""
+    try:
+        head = read_head(path)
+    except FileNotFoundError as exc:
+        raise UnreadableFileError(f"{path.name}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableFileError(f"{path.name}: is a folder, not a file") from exc
+    except PermissionError as exc:
+        raise UnreadableFileError(f"{path.name}: permission denied") from exc
+    except OSError as exc:
+        raise UnreadableFileError(f"{path.name}: cannot be read ({_reason(exc)})") from exc
+    if not head:
+        raise EmptyFileError(f"{path.name}: file is empty (0 bytes)")
+    return head
 
 
-__all__ = ["ImageLoadError", "load_image", "sniff_kind", "MAX_SIDE", "IMAGE_SUFFIXES"]
+def _reason(exc: OSError) -> str:
+    if exc.errno is not None and exc.strerror:
+        return exc.strerror
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+__all__ = ["IMAGE_SUFFIXES", "MAX_SIDE", "load_image", "sniff_kind"]

@@ -1,0 +1,101 @@
+"""Load a DICOM file into a LoadedImage (first frame, display-ready values, windows)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from .autowindow import auto_window
+from .dicom_codecs import decode_first_frame
+from .dicom_meta import flat_metadata
+from .dicom_pixels import (
+    color_to_gray,
+    is_color,
+    mirror,
+    modality_values,
+    photometric_of,
+    shows_inverted,
+)
+from .dicom_read import read_dataset
+from .dicom_windows import file_windows, mirror_window
+from .errors import CorruptImageError
+from .image import LoadedImage, Window
+
+log = logging.getLogger(__name__)
+
+
+def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
+    """``bare``: the file lacks the preamble and 'DICM' marker (see read_dataset)."""
+    ds = read_dataset(path, bare=bare)
+    frame = decode_first_frame(ds, path)
+    pixels, windows = _display_values(ds, frame, path)
+    default = windows[0] if windows else auto_window(pixels)
+    return LoadedImage(
+        path=path,
+        kind="dicom",
+        pixels=pixels,
+        window=default,
+        presets=tuple(windows) or (default,),
+        photometric=photometric_of(ds),
+        bits=_int(ds, "BitsStored") or _int(ds, "BitsAllocated") or frame.dtype.itemsize * 8,
+        frames=max(_int(ds, "NumberOfFrames"), 1),
+        modality=_text(ds, "Modality"),
+        body_part=_text(ds, "BodyPartExamined"),
+        view_position=_text(ds, "ViewPosition"),
+        metadata=flat_metadata(ds),
+        pixel_spacing=_pixel_spacing(ds),
+    )
+
+
+def _display_values(ds: Dataset, frame: np.ndarray, path: Path) -> tuple[np.ndarray, list[Window]]:
+    """Float32 values where higher is brighter, and the file's windows in those units."""
+    if is_color(ds, frame):
+        # Colour images have no Modality LUT or VOI: shown by their luma.
+        return _checked(color_to_gray(ds, frame, path), path), []
+    if frame.ndim != 2:
+        raise CorruptImageError(f"{path.name}: unexpected pixel array shape {frame.shape}")
+    values, value_range = modality_values(ds, frame)
+    windows = file_windows(ds)
+    if shows_inverted(ds):
+        values = mirror(values, value_range)
+        windows = [mirror_window(w, value_range) for w in windows]
+    return _checked(values, path), windows
+
+
+def _checked(values: np.ndarray, path: Path) -> np.ndarray:
+    if not np.isfinite(values).all():
+        # Float pixel data may hold NaN/inf; they have no grey level.
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise CorruptImageError(f"{path.name}: image holds no finite pixel values")
+        values = np.nan_to_num(values, nan=float(finite.min()), posinf=float(finite.max()),
+                               neginf=float(finite.min()))
+    return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def _int(ds: Dataset, keyword: str) -> int:
+    try:
+        return int(ds.get(keyword) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    return str(value).strip() if value is not None else ""
+
+
+def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """(row, column) spacing in mm: Pixel Spacing, else Imager Pixel Spacing (detector plane)."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = ds.get(keyword)
+        try:
+            row, col = (float(v) for v in value)
+        except (TypeError, ValueError):
+            continue
+        if row > 0 and col > 0:
+            return row, col
+    return None

@@ -1,0 +1,99 @@
+"""Decode a DICOM's first frame, turning codec failures into messages people can act on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import get_decoder, pixel_array
+from pydicom.uid import UID, JPEGExtended12Bit
+
+from .dicom_read import quiet_pydicom
+from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError
+
+log = logging.getLogger(__name__)
+
+# Plugins that decode a transfer syntax but are not installed with cxrviewer, and why.
+_EXTRA_PLUGIN_NOTES = {
+    JPEGExtended12Bit: (
+        "12-bit JPEG needs the pylibjpeg-libjpeg plugin, which is GPLv3 and therefore "
+        "not shipped with cxrviewer; convert the file (e.g. with dcmdjpeg) to read it"
+    ),
+}
+_GENERIC_NOTE = "install a pydicom pixel-data plugin that handles it"
+
+_ENCAPSULATED_END = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"  # Sequence Delimitation Item
+
+
+def decode_first_frame(ds: Dataset, path: Path) -> np.ndarray:
+    """Frame 0 of the pixel data: (rows, cols) or (rows, cols, samples) for colour.
+
+    YBR data comes back as RGB; palette data as indices (see to_grayscale).
+    """
+    tsuid = UID(str(ds.file_meta.TransferSyntaxUID))
+    _require_decoder(tsuid, path)
+    try:
+        with quiet_pydicom():
+            return pixel_array(ds, index=0)
+    except MemoryError as exc:
+        raise CorruptImageError(f"{path.name}: not enough memory to decode this image") from exc
+    except Exception as exc:  # noqa: BLE001 - pydicom and its plugins raise many types
+        raise _decode_error(exc, tsuid, path) from exc
+
+
+def _require_decoder(tsuid: UID, path: Path) -> None:
+    if not tsuid.is_transfer_syntax:
+        raise UnsupportedCodecError(f"{path.name}: unknown transfer syntax {tsuid}")
+    try:
+        decoder = get_decoder(tsuid)
+    except NotImplementedError as exc:
+        raise UnsupportedCodecError(
+            f"{path.name}: pixel data is encoded as {tsuid.name}, which cxrviewer cannot decode"
+        ) from exc
+    if not decoder.is_available:
+        raise UnsupportedCodecError(_codec_message(tsuid, path, decoder.missing_dependencies))
+
+
+def _codec_message(tsuid: UID, path: Path, missing: list[str] | None = None) -> str:
+    note = _EXTRA_PLUGIN_NOTES.get(tsuid)
+    if note is None and missing:
+        note = "it needs one of: " + "; ".join(missing)
+    return (
+        f"{path.name}: no installed decoder can read pixel data compressed as "
+        f"{tsuid.name} ({note or _GENERIC_NOTE})"
+    )
+
+
+def _decode_error(exc: Exception, tsuid: UID, path: Path) -> Exception:
+    text = str(exc)
+    log.debug("decoding %s failed: %s", tsuid.name, type(exc).__name__)
+    if "does not support" in text or "no plugins" in text.lower():
+        missing = _missing_plugins(tsuid)
+        return UnsupportedCodecError(_codec_message(tsuid, path, missing))
+    if "less than expected" in text or _encapsulated_and_cut(path, tsuid):
+        return TruncatedImageError(f"{path.name}: DICOM pixel data is cut short (file truncated?)")
+    return CorruptImageError(f"{path.name}: the {tsuid.name} pixel data could not be decoded")
+
+
+def _missing_plugins(tsuid: UID) -> list[str]:
+    try:
+        return list(get_decoder(tsuid).missing_dependencies)
+    except NotImplementedError:
+        return []
+
+
+def _encapsulated_and_cut(path: Path, tsuid: UID) -> bool:
+    """Compressed pixel data ends with a Sequence Delimitation Item; a cut file lacks it."""
+    if not tsuid.is_encapsulated:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read()
+    except OSError:
+        return False
+    return _ENCAPSULATED_END not in tail

@@ -1,0 +1,145 @@
+"""Load PNG and JPEG files into a LoadedImage, shown as grayscale."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .autowindow import auto_window, full_range_window
+from .errors import CorruptImageError, ImageTooLargeError, TruncatedImageError, UnsupportedCodecError
+from .image import LoadedImage
+from .limits import check_size
+
+log = logging.getLogger(__name__)
+
+_PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_EXIF_ORIENTATION = 0x0112
+
+
+def load_raster(path: Path, kind: str) -> LoadedImage:
+    """A PNG or JPEG file (kind says which) as a LoadedImage."""
+    with _open(path, kind) as im:
+        check_size(path, width=im.width, height=im.height)
+        bits = _bits_per_sample(im, kind)
+        metadata = _properties(im, kind, bits)
+        _decode(im, path)
+        upright = ImageOps.exif_transpose(im)
+        mode = im.mode
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        pixels = _to_gray(upright)
+    window = _default_window(pixels, bits)
+    return LoadedImage(
+        path=path,
+        kind=kind,
+        pixels=pixels,
+        window=window,
+        presets=(window,),
+        photometric=mode,
+        bits=bits,
+        frames=frames,
+        metadata=metadata,
+    )
+
+
+def _open(path: Path, kind: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Size is checked against our own limit right after opening.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path, formats=[_PIL_FORMATS[kind]])
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{path.name}: image is too large to open ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise CorruptImageError(f"{path.name}: {kind.upper()} header is damaged") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _damaged(path, kind, exc) from exc
+
+
+def _decode(im: Image.Image, path: Path) -> None:
+    kind = im.format.lower()
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _damaged(path, kind, exc) from exc
+
+
+def _damaged(path: Path, kind: str, exc: Exception) -> Exception:
+    text = str(exc).lower()
+    if "truncated" in text or "ended prematurely" in text or isinstance(exc, EOFError):
+        return TruncatedImageError(f"{path.name}: {kind.upper()} file is cut short (truncated)")
+    if "12-bit" in text or "unsupported" in text or "not supported" in text:
+        return UnsupportedCodecError(f"{path.name}: this {kind.upper()} variant is not supported ({exc})")
+    return CorruptImageError(f"{path.name}: {kind.upper()} image data is damaged ({exc})")
+
+
+def _bits_per_sample(im: Image.Image, kind: str) -> int:
+    if kind == "jpeg":
+        return int(getattr(im, "bits", 8) or 8)
+    depth = _png_bit_depth(im)
+    if depth:
+        return depth
+    return 16 if im.mode.startswith("I") else 8
+
+
+def _png_bit_depth(im: Image.Image) -> int:
+    """Bit depth from the IHDR chunk (Pillow's mode hides 1/2/4/16-bit colour depths)."""
+    fp = getattr(im, "fp", None)
+    if fp is None:
+        return 0
+    try:
+        position = fp.tell()
+        fp.seek(24)
+        depth = fp.read(1)
+        fp.seek(position)
+    except (OSError, ValueError):
+        return 0
+    return depth[0] if depth else 0
+
+
+def _to_gray(im: Image.Image) -> np.ndarray:
+    """2-D float32: luma for colour, alpha composited onto black."""
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F", "L"):
+        return np.asarray(im, dtype=np.float32)
+    if mode == "1":
+        return np.asarray(im.convert("L"), dtype=np.float32)
+    has_alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in im.info
+    rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32)
+    gray = rgba[..., :3] @ _LUMA
+    if has_alpha:
+        gray *= rgba[..., 3] / 255.0  # transparent areas show as background (black)
+    return np.ascontiguousarray(gray, dtype=np.float32)
+
+
+def _default_window(pixels: np.ndarray, bits: int):
+    """8-bit files are already display-ready: show them as stored. Deeper files usually
+    use part of their range (12-bit data in 16-bit PNG): a robust automatic window."""
+    if bits <= 8:
+        return full_range_window(0.0, 255.0, name="Full range")
+    return auto_window(pixels)
+
+
+def _properties(im: Image.Image, kind: str, bits: int) -> dict[str, str]:
+    props = {
+        "Format": kind.upper(),
+        "Width": str(im.width),
+        "Height": str(im.height),
+        "Mode": im.mode,
+        "Bits per sample": str(bits),
+    }
+    orientation = im.getexif().get(_EXIF_ORIENTATION)
+    if orientation:
+        props["EXIF orientation"] = str(orientation)
+    dpi = im.info.get("dpi")
+    if dpi:
+        props["DPI"] = " x ".join(f"{float(d):g}" for d in dpi)
+    if "icc_profile" in im.info:
+        props["ICC profile"] = "embedded"
+    if kind == "jpeg" and im.info.get("progressive"):
+        props["Progressive"] = "yes"
+    return props
