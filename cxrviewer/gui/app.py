@@ -1,0 +1,56 @@
+"""Entry point: ``cxrviewer [--demo] [PATH ...]`` and ``python -m cxrviewer``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cxrviewer import __version__
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cxrviewer",
+        description="Chest X-ray viewer with an AI second reader. Research use only — not for diagnosis.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="image files or folders to open")
+    parser.add_argument("--demo", action="store_true", help="open the bundled demo images")
+    parser.add_argument("--version", action="version", version=f"cxrviewer {__version__}")
+    return parser.parse_args(argv)
+
+
+def startup_paths(args: argparse.Namespace) -> list[Path]:
+    paths = list(args.paths)
+    if args.demo:
+        from cxrviewer.resources import demo_images
+
+        paths = demo_images() + paths
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    # Qt is imported only now, so `--help` and `--version` stay instant.
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "cxrviewer"])
+    app.setOrganizationName("cxrviewer")
+    app.setApplicationName("cxrviewer")
+    app.setApplicationVersion(__version__)
+    apply_dark_theme(app)
+    window = MainWindow()
+    window.show()
+    paths = startup_paths(args)
+    if paths:
+        window.open_paths(paths, remember=not args.demo)
+    return app.exec()

@@ -1,0 +1,247 @@
+"""The image canvas: one aspect-locked ViewBox showing a base image and overlay layers.
+
+The base ImageItem holds the full-resolution float pixels once per image; the
+display window is applied with ``setLevels`` (pyqtgraph rescales while
+rendering, at screen resolution thanks to ``autoDownsample``), inversion is a
+reversed lookup table, and rotate/flip is a QTransform shared by every layer,
+so an overlay such as a Grad-CAM heat map follows the base image exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QLabel
+
+from cxrviewer.io import LoadedImage, Window
+
+from .orientation import Orientation
+from .viewbox import ReadingViewBox
+
+log = logging.getLogger(__name__)
+
+_GRAY_LUT = np.arange(256, dtype=np.uint8)
+_INVERTED_LUT = _GRAY_LUT[::-1].copy()
+# A right-drag across this many screen pixels sweeps the image's whole value range.
+_WL_DRAG_PIXELS_PER_RANGE = 800.0
+_ZOOM_STEP = 1.25
+_FIT_PADDING = 0.02
+
+
+class _PaintReportingImageItem(pg.ImageItem):
+    """An ImageItem that says when it has been painted (first pixels on screen)."""
+
+    painted = Signal()
+
+    def paint(self, painter, *args):
+        super().paint(painter, *args)
+        self.painted.emit()
+
+
+class ImageCanvas(pg.GraphicsView):
+    windowChanged = Signal(object)  # Window
+    invertChanged = Signal(bool)
+    orientationChanged = Signal(object)  # Orientation
+    zoomChanged = Signal(float)  # percent
+    # image column, row and value under the cursor; value is None off the image
+    cursorMoved = Signal(int, int, object)
+    cursorLeft = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="k")
+        self.setAcceptDrops(False)  # drops are handled by the main window
+        self.viewport().setAcceptDrops(False)
+        self.view = ReadingViewBox()
+        self.setCentralItem(self.view)
+        self.view.enableAutoRange(enable=False)
+
+        self.base = _PaintReportingImageItem(axisOrder="row-major", autoDownsample=True)
+        self.overlay = pg.ImageItem(axisOrder="row-major")  # filled by the AI reader
+        self.overlay.setZValue(10)
+        self.overlay.setVisible(False)
+        self._layers: list[pg.ImageItem] = []
+        for item in (self.base, self.overlay):
+            self.add_layer(item)
+
+        self._image: LoadedImage | None = None
+        self._window: Window | None = None
+        self._inverted = False
+        self._orientation = Orientation()
+        self._message = self._make_message_label()
+
+        self.view.windowDragged.connect(self._on_window_drag)
+        self.view.fitRequested.connect(self.fit)
+        self.view.sigRangeChanged.connect(self._emit_zoom)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.show_message("No image open.\nFile ▸ Open (Ctrl+O), or drop files or folders here.")
+
+    # ----- layers -------------------------------------------------------
+    def add_layer(self, item: pg.ImageItem) -> None:
+        """Add an item drawn over the image that must follow rotate/flip (e.g. a heat map)."""
+        self._layers.append(item)
+        self.view.addItem(item)
+        self._apply_orientation()
+
+    # ----- image ---------------------------------------------------------
+    @property
+    def image(self) -> LoadedImage | None:
+        return self._image
+
+    def set_image(self, image: LoadedImage, window: Window | None = None) -> None:
+        """Show a new image with a fresh view: default window, upright, fitted."""
+        self._image = image
+        self._window = window or image.window
+        self._inverted = False
+        self._orientation = Orientation()
+        self.overlay.clear()
+        self.overlay.setVisible(False)
+        self._message.hide()
+        low, high = self._window.low, self._window.high
+        self.base.setImage(image.pixels, autoLevels=False, levels=(low, high))
+        self.base.setLookupTable(_GRAY_LUT)
+        self._apply_orientation()
+        self.fit()
+        self.windowChanged.emit(self._window)
+        self.invertChanged.emit(False)
+        self.orientationChanged.emit(self._orientation)
+
+    def reset_view(self) -> None:
+        """Back to how the image first appeared: default window, not inverted, upright, fitted."""
+        if self._image is None:
+            return
+        self.set_window(self._image.window)
+        self.set_inverted(False)
+        self.set_orientation(Orientation())
+
+    def clear_image(self, message: str) -> None:
+        self._image = None
+        self._window = None
+        self.base.clear()
+        self.overlay.clear()
+        self.overlay.setVisible(False)
+        self.show_message(message)
+
+    def show_message(self, text: str) -> None:
+        self._message.setText(text)
+        self._message.show()
+        self._place_message()
+
+    def message(self) -> str:
+        return self._message.text() if self._message.isVisible() else ""
+
+    # ----- window / level -------------------------------------------------
+    @property
+    def window(self) -> Window | None:
+        return self._window
+
+    def set_window(self, window: Window) -> None:
+        if self._image is None:
+            return
+        self._window = window
+        self.base.setLevels((window.low, window.high))
+        self.windowChanged.emit(window)
+
+    def _on_window_drag(self, dx: float, dy: float) -> None:
+        """OHIF convention: right = wider window (less contrast), down = higher centre (darker)."""
+        if self._image is None or self._window is None:
+            return
+        lo, hi = self._image.value_range
+        span = max(hi - lo, 1e-3)
+        step = span / _WL_DRAG_PIXELS_PER_RANGE
+        width = max(self._window.width + dx * step, span / 1000.0)
+        center = self._window.center + dy * step
+        self.set_window(Window("Custom", center, width))
+
+    @property
+    def inverted(self) -> bool:
+        return self._inverted
+
+    def set_inverted(self, inverted: bool) -> None:
+        self._inverted = inverted
+        self.base.setLookupTable(_INVERTED_LUT if inverted else _GRAY_LUT)
+        self.invertChanged.emit(inverted)
+
+    # ----- orientation & zoom ---------------------------------------------
+    @property
+    def orientation(self) -> Orientation:
+        return self._orientation
+
+    def set_orientation(self, orientation: Orientation) -> None:
+        self._orientation = orientation
+        self._apply_orientation()
+        self.fit()
+        self.orientationChanged.emit(orientation)
+
+    def _apply_orientation(self) -> None:
+        image = getattr(self, "_image", None)
+        if image is None:
+            return
+        transform = self._orientation.qtransform(image.width, image.height)
+        for item in self._layers:
+            item.setTransform(transform)
+
+    def displayed_rect(self):
+        """The image's rectangle in view coordinates, after rotate/flip."""
+        return self.base.mapRectToParent(self.base.boundingRect())
+
+    def fit(self) -> None:
+        if self._image is not None:
+            self.view.setRange(rect=self.displayed_rect(), padding=_FIT_PADDING)
+
+    def zoom_in(self) -> None:
+        self.view.scaleBy((1 / _ZOOM_STEP, 1 / _ZOOM_STEP))
+
+    def zoom_out(self) -> None:
+        self.view.scaleBy((_ZOOM_STEP, _ZOOM_STEP))
+
+    def zoom_percent(self) -> float:
+        pixel = self.view.viewPixelSize()[0]
+        return 100.0 / pixel if pixel > 0 and math.isfinite(pixel) else 100.0
+
+    def _emit_zoom(self, *_args) -> None:
+        self.zoomChanged.emit(self.zoom_percent())
+
+    # ----- cursor ---------------------------------------------------------
+    def image_coords_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """Image (column, row) under a scene position, or None when off the image."""
+        if self._image is None:
+            return None
+        p = self.base.mapFromScene(scene_pos)
+        col, row = math.floor(p.x()), math.floor(p.y())
+        if 0 <= col < self._image.width and 0 <= row < self._image.height:
+            return col, row
+        return None
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        coords = self.image_coords_at(scene_pos)
+        if coords is None:
+            self.cursorLeft.emit()
+            return
+        col, row = coords
+        self.cursorMoved.emit(col, row, float(self._image.pixels[row, col]))
+
+    # ----- centred message --------------------------------------------------
+    def _make_message_label(self) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName("canvasMessage")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        return label
+
+    def _place_message(self) -> None:
+        if not hasattr(self, "_message"):  # pyqtgraph resizes during its own __init__
+            return
+        width = min(self.width() - 40, 640)
+        self._message.setFixedWidth(max(width, 100))
+        self._message.adjustSize()
+        self._message.move((self.width() - self._message.width()) // 2,
+                           (self.height() - self._message.height()) // 2)
+
+    def resizeEvent(self, ev):  # noqa: N802 (Qt API)
+        super().resizeEvent(ev)
+        self._place_message()

@@ -1,0 +1,96 @@
+"""The left-hand list of opened files, with previews and visible failure markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle
+
+from .thumbnails import THUMBNAIL_SIDE, thumbnail_icon
+
+_PATH_ROLE = Qt.ItemDataRole.UserRole
+_ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
+_FAILED_COLOUR = QColor("#ff8a80")
+
+
+class ImageList(QListWidget):
+    """One row per file. ``currentPathChanged`` fires when the reader picks a row."""
+
+    currentPathChanged = Signal(object)  # Path
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imageList")
+        self.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setUniformItemSizes(True)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setAcceptDrops(False)  # drops are handled by the main window
+        self.viewport().setAcceptDrops(False)
+        self.currentItemChanged.connect(self._on_current_changed)
+        self._rows: dict[Path, QListWidgetItem] = {}
+        self._placeholder = self._blank_icon()
+
+    def _blank_icon(self) -> QIcon:
+        return thumbnail_icon(np.full((THUMBNAIL_SIDE, THUMBNAIL_SIDE), 24, np.uint8))
+
+    def add_paths(self, paths: list[Path]) -> list[Path]:
+        """Append files not already listed; returns the ones that were new."""
+        added = []
+        for path in paths:
+            if path in self._rows:
+                continue
+            item = QListWidgetItem(self._placeholder, path.name)
+            item.setData(_PATH_ROLE, str(path))
+            item.setToolTip(str(path))
+            self.addItem(item)
+            self._rows[path] = item
+            added.append(path)
+        return added
+
+    def paths(self) -> list[Path]:
+        return [Path(self.item(i).data(_PATH_ROLE)) for i in range(self.count())]
+
+    def current_path(self) -> Path | None:
+        item = self.currentItem()
+        return Path(item.data(_PATH_ROLE)) if item else None
+
+    def select_path(self, path: Path) -> None:
+        item = self._rows.get(path)
+        if item is not None:
+            self.setCurrentItem(item)
+
+    def step(self, delta: int) -> bool:
+        """Move the selection by delta rows; False at either end."""
+        row = self.currentRow() + delta if self.currentRow() >= 0 else 0
+        if not 0 <= row < self.count():
+            return False
+        self.setCurrentRow(row)
+        return True
+
+    def set_thumbnail(self, path: Path, thumbnail: np.ndarray) -> None:
+        item = self._rows.get(path)
+        if item is not None and item.data(_ERROR_ROLE) is None:
+            item.setIcon(thumbnail_icon(thumbnail))
+
+    def mark_failed(self, path: Path, reason: str) -> None:
+        item = self._rows.get(path)
+        if item is None:
+            return
+        item.setData(_ERROR_ROLE, reason)
+        item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        item.setText(f"⚠ {path.name}\n(cannot open)")
+        item.setForeground(QBrush(_FAILED_COLOUR))
+        item.setToolTip(f"{path}\n\n{reason}")
+
+    def error_for(self, path: Path) -> str | None:
+        item = self._rows.get(path)
+        return item.data(_ERROR_ROLE) if item is not None else None
+
+    def _on_current_changed(self, current: QListWidgetItem | None, _previous) -> None:
+        if current is not None:
+            self.currentPathChanged.emit(Path(current.data(_PATH_ROLE)))

@@ -1,0 +1,320 @@
+"""The viewer's main window: canvas in the middle, image list left, header and AI panes right."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QWidget
+
+from cxrviewer.imaging.windowing import standard_presets
+from cxrviewer.io import LoadedImage, Window
+
+from . import dialogs
+from .canvas import ImageCanvas
+from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
+from .file_discovery import expand_paths
+from .image_list import ImageList
+from .loader import DISPLAY, THUMBNAIL, ImageLoader, LoadResult
+from .recent_files import RecentFiles
+from .results_pane import ResultsPane
+from .shortcuts import SHORTCUTS
+from .status_bar import ViewerStatusBar
+from .tag_panel import TagPanel
+
+log = logging.getLogger(__name__)
+
+_CACHE_SIZE = 4  # decoded images kept for instant previous/next
+_FILE_FILTER = "Images (*.dcm *.dicom *.dic *.png *.jpg *.jpeg);;All files (*)"
+
+
+def local_paths(urls: Iterable[QUrl]) -> list[Path]:
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("cxrviewer — research use only")
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.recent = RecentFiles(self.settings)
+        self._display_request = 0
+        self._cache: OrderedDict[Path, LoadedImage] = OrderedDict()
+        self._presets: tuple[Window, ...] = ()
+
+        self.canvas = ImageCanvas(self)
+        self.setCentralWidget(self.canvas)
+        self.overlay = CornerOverlay(self.canvas)
+        self.image_list = ImageList()
+        self.tag_panel = TagPanel()
+        self.results_pane = ResultsPane()
+        self.status = ViewerStatusBar(self)
+        self.setStatusBar(self.status)
+        self._build_docks()
+        self.actions_by_id = self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        # Last, so a failure above cannot leave a thread running behind a half-built window.
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+
+    # ----- construction ---------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.list_dock = self._dock("Images", "imagesDock", self.image_list, left)
+        self.results_dock = self._dock("AI second reader", "resultsDock", self.results_pane, right)
+        self.tags_dock = self._dock("Image header", "tagsDock", self.tag_panel, right)
+        self.resizeDocks([self.list_dock, self.results_dock], [230, 340], Qt.Orientation.Horizontal)
+
+    def _handlers(self) -> dict:
+        presets = {f"preset_{n}": (lambda _=False, i=n - 1: self.apply_preset(i)) for n in range(1, 6)}
+        return {
+            "open_files": self.choose_files,
+            "open_folder": self.choose_folder,
+            "quit": self.close,
+            "next_image": lambda: self.step_image(+1),
+            "previous_image": lambda: self.step_image(-1),
+            **presets,
+            "invert": lambda: self.canvas.set_inverted(not self.canvas.inverted),
+            "zoom_in": self.canvas.zoom_in,
+            "zoom_out": self.canvas.zoom_out,
+            "fit": self.canvas.fit,
+            "rotate": lambda: self.canvas.set_orientation(self.canvas.orientation.rotated_cw()),
+            "flip_h": lambda: self.canvas.set_orientation(self.canvas.orientation.flipped_h()),
+            "flip_v": lambda: self.canvas.set_orientation(self.canvas.orientation.flipped_v()),
+            "reset": self.canvas.reset_view,
+            "toggle_overlay": lambda: self.set_overlay_visible(not self.overlay.visible),
+            "toggle_cam": lambda: self.status.showMessage(
+                "The AI heat-map overlay arrives with the AI second reader.", 4000),
+            "help": self.show_help,
+        }
+
+    def _build_actions(self) -> dict[str, QAction]:
+        handlers = self._handlers()
+        actions = {}
+        for shortcut in SHORTCUTS:
+            action = QAction(shortcut.text, self)
+            action.setShortcuts([QKeySequence(k) for k in shortcut.keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(handlers[shortcut.action])
+            self.addAction(action)  # shortcuts work even when the menu bar is hidden
+            actions[shortcut.action] = action
+        return actions
+
+    def _build_menus(self) -> None:
+        a = self.actions_by_id
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([a["open_files"], a["open_folder"]])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(a["quit"])
+        view_menu = self.menuBar().addMenu("&View")
+        for name in ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
+                     None, "toggle_overlay", "toggle_cam"):
+            view_menu.addAction(a[name]) if name else view_menu.addSeparator()
+        view_menu.addSeparator()
+        for dock in (self.list_dock, self.tags_dock, self.results_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        window_menu = self.menuBar().addMenu("&Window/level")
+        window_menu.addActions([a[f"preset_{n}"] for n in range(1, 6)] + [a["invert"]])
+        go_menu = self.menuBar().addMenu("&Go")
+        go_menu.addActions([a["previous_image"], a["next_image"]])
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(a["help"])
+        about = help_menu.addAction("&About cxrviewer")
+        about.triggered.connect(self.show_about)
+
+    def _connect(self) -> None:
+        self.image_list.currentPathChanged.connect(self.show_path)
+        self.canvas.windowChanged.connect(self._on_view_changed)
+        self.canvas.invertChanged.connect(self._on_view_changed)
+        self.canvas.orientationChanged.connect(self._on_view_changed)
+        self.canvas.zoomChanged.connect(self._on_view_changed)
+        self.canvas.windowChanged.connect(self.status.show_window)
+        self.canvas.zoomChanged.connect(self.status.show_zoom)
+        self.canvas.cursorMoved.connect(self.status.show_pixel)
+        self.canvas.cursorLeft.connect(self.status.clear_pixel)
+
+    # ----- opening ----------------------------------------------------------
+    def open_paths(self, paths: Iterable[Path | str], remember: bool = True) -> list[Path]:
+        """Add files (and images found in folders) to the list and show the first new one."""
+        given = [Path(p) for p in paths]
+        files = expand_paths(given)
+        if not files:
+            names = ", ".join(p.name or str(p) for p in given)
+            self.status.showMessage(f"No images found in {names}", 8000)
+            return []
+        if remember:
+            for path in given:
+                if path.exists():
+                    self.recent.add(path)
+        for path in self.image_list.add_paths(files):
+            self.loader.request(path, THUMBNAIL)
+        self.image_list.select_path(files[0])
+        self.status.showMessage(f"{self.image_list.count()} image(s) in the list", 4000)
+        return files
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), _FILE_FILTER)
+        if files:
+            self.open_paths(files)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder (sub-folders included)", self._last_dir())
+        if folder:
+            self.open_paths([folder])
+
+    def _last_dir(self) -> str:
+        recent = self.recent.paths()
+        return str(recent[0].parent) if recent else str(Path.home())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent.paths():
+            label = str(path) if path.exists() else f"{path}  (not found)"
+            action = self.recent_menu.addAction(label)
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+            return
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear list").triggered.connect(self.recent.clear)
+
+    def open_recent(self, path: Path) -> None:
+        if not path.exists():
+            self.recent.remove(path)
+            self.status.showMessage(f"{path} no longer exists; removed from recent files.", 8000)
+            return
+        self.open_paths([path])
+
+    # ----- drag and drop (anywhere: child widgets leave drops to the window) -----
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if local_paths(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        paths = local_paths(event.mimeData().urls())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_paths(paths)
+
+    # ----- showing ------------------------------------------------------------
+    def show_path(self, path: Path) -> None:
+        error = self.image_list.error_for(path)
+        if error is not None:
+            self._show_failure(path, error)
+            return
+        if path in self._cache:
+            self._cache.move_to_end(path)
+            self._display(self._cache[path])
+            return
+        self._display_request = self.loader.request(path, DISPLAY)
+        self.overlay.clear()
+        self.tag_panel.set_metadata({}, "Loading…")
+        self.canvas.clear_image(f"Loading {path.name}…")
+        self.setWindowTitle(f"{path.name} — cxrviewer")
+
+    def step_image(self, delta: int) -> None:
+        if not self.image_list.step(delta):
+            self.status.showMessage("Last image." if delta > 0 else "First image.", 2000)
+
+    def _on_loaded(self, result: LoadResult) -> None:
+        if result.error is not None:
+            self.image_list.mark_failed(result.path, result.error)
+        elif result.thumbnail is not None:
+            self.image_list.set_thumbnail(result.path, result.thumbnail)
+        if result.purpose != DISPLAY or result.request_id != self._display_request:
+            return  # a preview, or a stale answer to a request the reader moved on from
+        if result.error is not None:
+            self._show_failure(result.path, result.error)
+        else:
+            self._remember(result.image)
+            self._display(result.image)
+
+    def _remember(self, image: LoadedImage) -> None:
+        self._cache[image.path] = image
+        self._cache.move_to_end(image.path)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _display(self, image: LoadedImage) -> None:
+        self._display_request = 0  # nothing pending any more
+        self._presets = standard_presets(image)
+        self.canvas.set_image(image, self._presets[0])
+        self.tag_panel.set_metadata(image.metadata, "This image has no header.")
+        self._update_overlay()
+        self.setWindowTitle(f"{image.path.name} — cxrviewer")
+
+    def _show_failure(self, path: Path, message: str) -> None:
+        self._display_request = 0
+        self.canvas.clear_image(f"Cannot open {path.name}\n\n{message}")
+        self.overlay.clear()
+        self.tag_panel.set_metadata({}, "No header: the file could not be opened.")
+        self.status.showMessage(message, 10000)
+        self.setWindowTitle(f"{path.name} (cannot open) — cxrviewer")
+
+    # ----- window/level and view -------------------------------------------------
+    def apply_preset(self, index: int) -> None:
+        if self.canvas.image is not None and index < len(self._presets):
+            self.canvas.set_window(self._presets[index])
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay.set_visible(visible)
+        self.status.showMessage("Corner information " + ("shown" if visible else "hidden"), 2000)
+
+    def _on_view_changed(self, *_args) -> None:
+        self._update_overlay()
+
+    def _update_overlay(self) -> None:
+        image = self.canvas.image
+        if image is None:
+            return
+        self.overlay.set_text("top_left", patient_lines(image))
+        self.overlay.set_text("top_right", study_lines(image))
+        self.overlay.set_text("bottom_left", display_lines(self.canvas.window, self.canvas.zoom_percent()))
+        self.overlay.set_text("bottom_right",
+                              geometry_lines(image, self.canvas.orientation, self.canvas.inverted))
+
+    # ----- dialogs -----------------------------------------------------------
+    def show_help(self) -> None:
+        dialogs.help_dialog(self).exec()
+
+    def show_about(self) -> None:
+        dialogs.about_dialog(self).exec()
+
+    # ----- layout persistence and shutdown ----------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.loader.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,50 @@
+"""The one table of keyboard shortcuts. Menus, actions and the Help dialog are built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    action: str  # MainWindow binds each id to a handler
+    keys: tuple[str, ...]  # QKeySequence strings; the first is shown in menus
+    text: str
+    group: str
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut("open_files", ("Ctrl+O",), "Open files…", "File"),
+    Shortcut("open_folder", ("Ctrl+Shift+O",), "Open folder (with sub-folders)…", "File"),
+    Shortcut("quit", ("Ctrl+Q",), "Quit", "File"),
+    Shortcut("next_image", ("PgDown", "Right", "Down"), "Next image", "Navigate"),
+    Shortcut("previous_image", ("PgUp", "Left", "Up"), "Previous image", "Navigate"),
+    Shortcut("preset_1", ("1",), "Window: Default (from the file)", "Window/level"),
+    Shortcut("preset_2", ("2",), "Window: Lung", "Window/level"),
+    Shortcut("preset_3", ("3",), "Window: Mediastinum", "Window/level"),
+    Shortcut("preset_4", ("4",), "Window: Bone", "Window/level"),
+    Shortcut("preset_5", ("5",), "Window: Full range", "Window/level"),
+    Shortcut("invert", ("I",), "Invert greyscale", "Window/level"),
+    Shortcut("zoom_in", ("+",), "Zoom in", "View"),
+    Shortcut("zoom_out", ("-",), "Zoom out", "View"),
+    Shortcut("fit", ("=",), "Fit image to window", "View"),
+    Shortcut("rotate", ("R",), "Rotate 90° clockwise", "View"),
+    Shortcut("flip_h", ("H",), "Flip horizontally", "View"),
+    Shortcut("flip_v", ("V",), "Flip vertically", "View"),
+    Shortcut("reset", ("Space",), "Reset view (window, invert, zoom, rotation, flips)", "View"),
+    Shortcut("toggle_overlay", ("O",), "Show/hide corner information", "View"),
+    Shortcut("toggle_cam", ("G",), "AI heat-map overlay (arrives with the AI reader)", "View"),
+    Shortcut("help", ("F1",), "Keyboard and mouse help", "Help"),
+)
+
+MOUSE_BINDINGS: tuple[tuple[str, str], ...] = (
+    ("Left-drag", "Pan"),
+    ("Wheel", "Zoom about the cursor"),
+    ("Right-drag", "Window/level: left-right = width, up-down = centre"),
+    ("Double-click", "Fit image to window"),
+    ("Drop files or folders", "Open them"),
+)
+
+
+def by_action() -> dict[str, Shortcut]:
+    return {s.action: s for s in SHORTCUTS}

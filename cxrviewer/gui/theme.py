@@ -1,0 +1,44 @@
+"""A dark, low-glare theme for reading rooms: neutral greys, no saturated chrome."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+_COLOURS = {
+    QPalette.ColorRole.Window: "#1e1e1e",
+    QPalette.ColorRole.WindowText: "#d8d8d8",
+    QPalette.ColorRole.Base: "#141414",
+    QPalette.ColorRole.AlternateBase: "#1b1b1b",
+    QPalette.ColorRole.Text: "#d8d8d8",
+    QPalette.ColorRole.Button: "#2a2a2a",
+    QPalette.ColorRole.ButtonText: "#d8d8d8",
+    QPalette.ColorRole.ToolTipBase: "#2a2a2a",
+    QPalette.ColorRole.ToolTipText: "#e8e8e8",
+    QPalette.ColorRole.Highlight: "#3d5a80",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.PlaceholderText: "#8a8a8a",
+    QPalette.ColorRole.Link: "#8ab4f8",
+    QPalette.ColorRole.BrightText: "#ff8a80",
+}
+
+STYLE_SHEET = """
+QLabel#cornerOverlay { color: #e6e6e6; background: transparent; font-size: 10pt; }
+QLabel#canvasMessage { color: #b0b0b0; background: transparent; font-size: 12pt; }
+QLabel#disclaimer { color: #ffd27f; font-weight: bold; padding: 6px;
+                    border: 1px solid #6b5a2a; border-radius: 3px; }
+QLabel#hint { color: #9a9a9a; }
+QDockWidget::title { padding: 4px; background: #252525; }
+QStatusBar QLabel { padding: 0 8px; }
+"""
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in _COLOURS.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6a6a6a"))
+    app.setPalette(palette)
+    app.setStyleSheet(STYLE_SHEET)

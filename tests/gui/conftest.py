@@ -1,0 +1,116 @@
+"""GUI fixtures: an isolated settings file, a shown MainWindow, and a QThread leak guard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, QThread
+
+from cxrviewer.resources import demo_images
+
+CHEST_CR = "chest_cr_mono1_j2k_lossy.dcm"
+CHEST_DX = "chest_dx_mono2_uncompressed.dcm"
+LOAD_TIMEOUT_MS = 30_000  # generous: the CPU is shared with training jobs
+
+
+# The offscreen platform plugin warns that it cannot propagate dock size hints; that is
+# a limit of the headless test platform, not of the viewer, so only that message is allowed.
+_OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.qt_log_ignore(_OFFSCREEN_NOISE))
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_qthreads(monkeypatch):
+    """Fail a test that leaves a QThread running (the root conftest only sees Python threads)."""
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def recording_start(self, *args):
+        started.append(self)
+        return original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = [t.objectName() or repr(t) for t in started if _still_running(t)]
+    assert not running, f"test left QThreads running: {running}"
+
+
+def _still_running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ object is gone, so the thread is too
+        return False
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "cxrviewer.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from cxrviewer.gui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def chest_cr(dicom_dir: Path) -> Path:
+    return dicom_dir / CHEST_CR
+
+
+@pytest.fixture
+def chest_dx(dicom_dir: Path) -> Path:
+    return dicom_dir / CHEST_DX
+
+
+@pytest.fixture
+def demo_png() -> Path:
+    return next(p for p in demo_images() if p.suffix == ".png")
+
+
+@pytest.fixture
+def demo_jpeg() -> Path:
+    return next(p for p in demo_images() if p.suffix == ".jpg")
+
+
+@pytest.fixture
+def random_bytes_file(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.dcm"
+    path.write_bytes(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    return path
+
+
+@pytest.fixture
+def study_folder(tmp_path: Path, chest_dx: Path, demo_png: Path) -> Path:
+    """A folder with an image at the top and one in a sub-folder, plus a non-image file."""
+    root = tmp_path / "study"
+    (root / "series2").mkdir(parents=True)
+    shutil.copy(chest_dx, root / "a_chest.dcm")
+    shutil.copy(demo_png, root / "series2" / "b_chest.png")
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def wait_until_shown(qtbot, window, path: Path) -> None:
+    """Block (processing events) until `path` is on the canvas."""
+    qtbot.waitUntil(lambda: window.canvas.image is not None and window.canvas.image.path == path,
+                    timeout=LOAD_TIMEOUT_MS)
+
+
+def wait_until_idle(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: not window.loader.busy(), timeout=LOAD_TIMEOUT_MS)

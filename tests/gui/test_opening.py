@@ -1,0 +1,166 @@
+"""Opening images: real DICOMs and demo rasters, folders, drops, bad files, stale loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from cxrviewer.imaging.windowing import standard_presets
+
+from .conftest import LOAD_TIMEOUT_MS, wait_until_idle, wait_until_shown
+
+
+def test_real_dicom_is_shown_with_default_window_and_header(qtbot, window, chest_cr):
+    window.open_paths([chest_cr])
+    wait_until_shown(qtbot, window, chest_cr)
+
+    image = window.canvas.image
+    assert image.photometric == "MONOCHROME1"
+    assert window.canvas.base.image.shape == image.pixels.shape == (1955, 1841)
+    default = standard_presets(image)[0]
+    assert tuple(window.canvas.base.getLevels()) == (default.low, default.high)
+    assert window.canvas.message() == ""
+    assert "CompressedSamples, RG1" in window.overlay.text("top_left")
+    assert "THORAX" in window.overlay.text("top_right")
+    assert any(row[1] == "PatientName" for row in window.tag_panel.visible_rows())
+    assert "chest_cr_mono1" in window.windowTitle()
+
+
+def test_first_pixels_are_painted(qtbot, window, chest_dx):
+    with qtbot.waitSignal(window.canvas.base.painted, timeout=LOAD_TIMEOUT_MS):
+        window.open_paths([chest_dx])
+
+
+def test_demo_png_and_jpeg_open_without_a_header(qtbot, window, demo_png, demo_jpeg):
+    window.open_paths([demo_png, demo_jpeg])
+    wait_until_shown(qtbot, window, demo_png)
+    assert window.canvas.image.kind == "png"
+    assert ("", "Format", "PNG") in window.tag_panel.visible_rows()
+    assert not any(row[0] for row in window.tag_panel.visible_rows())  # no DICOM tags
+    assert window.overlay.text("top_left") == demo_png.name  # no patient data: the file name
+
+    window.image_list.step(+1)
+    wait_until_shown(qtbot, window, demo_jpeg)
+    assert window.canvas.image.kind == "jpeg"
+    assert window.image_list.paths() == [demo_png, demo_jpeg]
+
+
+def test_folder_is_walked_recursively_and_skips_non_images(qtbot, window, study_folder):
+    files = window.open_paths([study_folder])
+    names = [p.name for p in window.image_list.paths()]
+    assert names == ["a_chest.dcm", "b_chest.png"]
+    wait_until_shown(qtbot, window, files[0])
+
+
+def test_thumbnails_replace_the_placeholder(qtbot, window, study_folder):
+    window.open_paths([study_folder])
+    wait_until_idle(qtbot, window)
+    png_row = window.image_list.item(1)
+    icon = png_row.icon().pixmap(96, 96).toImage()
+    # The placeholder is flat grey; a real chest preview has contrast.
+    values = {icon.pixelColor(x, y).value() for x in range(0, icon.width(), 8) for y in range(0, icon.height(), 8)}
+    assert len(values) > 10
+
+
+def _drag_and_drop(target, mime: QMimeData) -> tuple[bool, bool]:
+    """Deliver drag-enter then drop to `target` as Qt would; returns (enter accepted, drop accepted)."""
+    point = QPointF(20, 20)
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    drop = QDropEvent(point, Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, drop)
+    return enter.isAccepted(), drop.isAccepted()
+
+
+def _urls(paths: list[Path]) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def test_dropping_files_on_the_image_opens_them(qtbot, window, chest_dx, demo_png):
+    mime = _urls([chest_dx, demo_png])
+    assert _drag_and_drop(window.canvas.viewport(), mime) == (True, True)
+    assert window.image_list.paths() == [chest_dx, demo_png]
+    wait_until_shown(qtbot, window, chest_dx)
+
+
+def test_dropping_a_folder_on_the_list_opens_its_images(qtbot, window, study_folder):
+    mime = _urls([study_folder])
+    assert _drag_and_drop(window.image_list.viewport(), mime) == (True, True)
+    assert [p.name for p in window.image_list.paths()] == ["a_chest.dcm", "b_chest.png"]
+    wait_until_shown(qtbot, window, study_folder / "a_chest.dcm")
+
+
+def test_dropping_text_is_refused(window):
+    mime = QMimeData()
+    mime.setText("hello")
+    assert _drag_and_drop(window, mime) == (False, False)
+    assert window.image_list.count() == 0
+
+
+def test_bad_file_is_reported_and_the_next_image_still_opens(qtbot, window, random_bytes_file, chest_dx):
+    window.open_paths([random_bytes_file, chest_dx])
+    qtbot.waitUntil(lambda: window.image_list.error_for(random_bytes_file) is not None,
+                    timeout=LOAD_TIMEOUT_MS)
+    reason = window.image_list.error_for(random_bytes_file)
+    assert "broken.dcm" in reason and "not a DICOM" in reason
+    row = window.image_list.item(0)
+    assert row.text().startswith("⚠") and reason in row.toolTip()
+    qtbot.waitUntil(lambda: reason in window.canvas.message(), timeout=LOAD_TIMEOUT_MS)
+    assert window.canvas.image is None
+    assert reason in window.statusBar().currentMessage()
+
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    wait_until_shown(qtbot, window, chest_dx)
+    assert window.canvas.message() == ""
+
+    qtbot.keyClick(window, Qt.Key.Key_PageUp)  # back to the failed file: the reason again
+    assert reason in window.canvas.message()
+
+
+def test_missing_and_folder_only_inputs_are_explained(qtbot, window, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert window.open_paths([empty]) == []
+    assert "No images found in empty" in window.statusBar().currentMessage()
+
+    missing = tmp_path / "gone.dcm"
+    window.open_paths([missing])
+    qtbot.waitUntil(lambda: "file not found" in window.canvas.message(), timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_stale_load_never_replaces_the_newer_choice(qtbot, window, chest_cr, chest_dx):
+    window.open_paths([chest_cr, chest_dx])
+    window.image_list.step(+1)  # moved on before the big CR finished decoding
+    wait_until_shown(qtbot, window, chest_dx)
+    wait_until_idle(qtbot, window)
+    qtbot.wait(50)  # let any queued result arrive
+    assert window.canvas.image.path == chest_dx
+
+
+def test_previous_and_next_with_keys(qtbot, window, chest_dx, demo_png, demo_jpeg):
+    window.open_paths([chest_dx, demo_png, demo_jpeg])
+    wait_until_shown(qtbot, window, chest_dx)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    wait_until_shown(qtbot, window, demo_png)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    wait_until_shown(qtbot, window, demo_jpeg)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)  # already at the end
+    assert "Last image" in window.statusBar().currentMessage()
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    wait_until_shown(qtbot, window, demo_png)
+    qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    wait_until_shown(qtbot, window, chest_dx)
+
+
+def test_pixels_shown_are_the_loaded_pixels(qtbot, window, chest_dx):
+    window.open_paths([chest_dx])
+    wait_until_shown(qtbot, window, chest_dx)
+    np.testing.assert_array_equal(window.canvas.base.image, window.canvas.image.pixels)
