@@ -1,0 +1,443 @@
+"""`cxr evaluate`: clinical metrics of a model directory on a labelled data set.
+
+    cxr evaluate --model DIR --data CSV_OR_DIR [--split test] [--json OUT] [--report-dir DIR]
+
+Data: a CSV with ``path,label`` (more columns allowed; paths relative to the
+CSV's folder) or an ImageFolder tree ``root/<class>/*`` or
+``root/<split>/<class>/*``. With a split column (or split folders) only the
+rows of ``--split`` are used (``--split all`` uses every row).
+
+Metrics are computed over every image that loaded; images the model flags as
+out-of-distribution are kept in the metrics and counted in ``ood_fraction``.
+
+Exit codes:
+  0  evaluated; files that failed to load are listed under "failed" in the JSON
+     and counted in a warning, they do not fail the run
+  1  the run found nothing to evaluate (every file failed) or could not write
+     its outputs
+  2  unusable input: model directory, data path or manifest, labels the model
+     does not know, an empty split, bad options
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training import metrics, report
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
+NOT_BREAKDOWN_COLUMNS = frozenset({"path", "label", "split", "group"})
+MAX_BREAKDOWN_VALUES = 20
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".dic", ""})
+BLANK_VALUE = "(blank)"
+
+
+class EvaluationInputError(Exception):
+    """An input that cannot be evaluated; the message says why and what to do (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    path: Path  # absolute
+    relpath: str  # as written in the manifest, shown in "failed"
+    label: str
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    items: list[Item]
+    split: str | None  # None: the data has no split, every row was used
+    extra_columns: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- manifest
+
+def read_manifest(data: Path, split: str) -> Manifest:
+    if data.is_dir():
+        return _read_image_folder(data, split)
+    if data.is_file():
+        return _read_csv(data, split)
+    raise EvaluationInputError(f"data not found: {data}")
+
+
+def _read_csv(csv_path: Path, split: str) -> Manifest:
+    import csv
+
+    try:
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            reader.fieldnames = columns
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise EvaluationInputError(f"{csv_path.name}: cannot be read as a CSV ({exc})") from exc
+    missing = [c for c in ("path", "label") if c not in columns]
+    if missing:
+        raise EvaluationInputError(
+            f"{csv_path.name}: missing column(s) {', '.join(missing)}; found: {', '.join(columns) or 'none'}")
+    _check_required_cells(csv_path.name, rows)
+    used_split = None
+    if "split" in columns and split != "all":
+        rows, used_split = _filter_split(csv_path.name, rows, split), split
+    extras = tuple(c for c in columns if c not in ("path", "label"))
+    items = [_csv_item(csv_path.parent, row, extras) for row in rows]
+    return Manifest(items, used_split, extras)
+
+
+def _check_required_cells(name: str, rows: list[dict]) -> None:
+    # Row numbers as a spreadsheet shows them: the header is line 1.
+    blank = [i + 2 for i, row in enumerate(rows) if not (row.get("path") or "").strip()
+             or not (row.get("label") or "").strip()]
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+        raise EvaluationInputError(f"{name}: empty path or label on line(s) {shown}")
+    if not rows:
+        raise EvaluationInputError(f"{name}: no rows")
+
+
+def _filter_split(name: str, rows: list[dict], split: str) -> list[dict]:
+    kept = [row for row in rows if (row.get("split") or "").strip() == split]
+    if not kept:
+        present = sorted({(row.get("split") or "").strip() for row in rows})
+        raise EvaluationInputError(
+            f"{name}: no rows with split {split!r}; splits present: {', '.join(present)} (or --split all)")
+    return kept
+
+
+def _csv_item(root: Path, row: dict, extras: Sequence[str]) -> Item:
+    relpath = row["path"].strip()
+    return Item(path=root / relpath, relpath=relpath, label=row["label"].strip(),
+                extras={c: (row.get(c) or "").strip() for c in extras})
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _read_image_folder(root: Path, split: str) -> Manifest:
+    top = _subdirs(root)
+    if not top:
+        raise EvaluationInputError(f"{root}: no class folders (expected root/<class>/* or root/<split>/<class>/*)")
+    if all(p.name.lower() in SPLIT_NAMES for p in top):
+        if split == "all":
+            items = [it for d in top for it in _class_folder_items(d, root)]
+            return Manifest(items, None, ())
+        chosen = [p for p in top if p.name.lower() == split.lower()]
+        if not chosen:
+            raise EvaluationInputError(
+                f"{root}: no split folder {split!r}; found: {', '.join(p.name for p in top)} (or --split all)")
+        return Manifest(_class_folder_items(chosen[0], root), split, ())
+    return Manifest(_class_folder_items(root, root), None, ())
+
+
+def _class_folder_items(folder: Path, root: Path) -> list[Item]:
+    items = []
+    for class_dir in _subdirs(folder):
+        for path in sorted(class_dir.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES:
+                items.append(Item(path, path.relative_to(root).as_posix(), class_dir.name))
+    if not items:
+        raise EvaluationInputError(f"{folder}: no image files in its class folders")
+    return items
+
+
+def breakdown_columns(manifest: Manifest) -> list[str]:
+    """Extra columns with at most MAX_BREAKDOWN_VALUES distinct values (source, age_group, ...)."""
+    chosen = []
+    for column in manifest.extra_columns:
+        if column.lower() in NOT_BREAKDOWN_COLUMNS:
+            continue
+        if len({item.extras[column] for item in manifest.items}) <= MAX_BREAKDOWN_VALUES:
+            chosen.append(column)
+    return chosen
+
+
+# ---------------------------------------------------------------- labels
+
+def _label_key(name: str, letters_only: bool) -> str:
+    kept = r"[^a-z]" if letters_only else r"[^a-z0-9]"
+    return re.sub(kept, "", name.casefold())
+
+
+def map_labels(data_labels: Sequence[str], model_labels: Sequence[str]) -> dict[str, str]:
+    """Data label -> model label. Exact, else an unambiguous match ignoring case,
+    punctuation and then digits ("COVID-19" -> "covid"); raise listing the rest."""
+    mapping, unknown = {}, []
+    for name in sorted(set(data_labels)):
+        match = name if name in model_labels else _obvious_match(name, model_labels)
+        if match is None:
+            unknown.append(name)
+        else:
+            mapping[name] = match
+    if unknown:
+        raise EvaluationInputError(
+            f"labels the model does not know: {', '.join(unknown)}; "
+            f"the model's labels are: {', '.join(model_labels)}")
+    return mapping
+
+
+def _obvious_match(name: str, model_labels: Sequence[str]) -> str | None:
+    for letters_only in (False, True):
+        key = _label_key(name, letters_only)
+        hits = [m for m in model_labels if _label_key(m, letters_only) == key]
+        if key and len(hits) == 1:
+            return hits[0]
+    return None
+
+
+# ---------------------------------------------------------------- prediction
+
+@dataclass
+class PredictionRun:
+    items: list[Item] = field(default_factory=list)  # those that were predicted, in order
+    probabilities: list[list[float]] = field(default_factory=list)
+    ood_flags: list[bool] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+
+
+def load_predictor(model_dir: Path, device: str):
+    """The Predictor for ``model_dir`` (a separate function so tests can substitute one)."""
+    from cxrviewer.model.predictor import Predictor
+
+    return Predictor.from_dir(model_dir, device=device)
+
+
+def predict_items(predictor, items: Sequence[Item], batch_size: int) -> PredictionRun:
+    from tqdm import tqdm
+
+    run = PredictionRun()
+    # disable=None: a bar on a terminal, silence when piped or under test.
+    with tqdm(total=len(items), unit="img", desc="evaluating", disable=None, file=sys.stderr) as bar:
+        for start in range(0, len(items), batch_size):
+            batch = items[start:start + batch_size]
+            _predict_batch(predictor, batch, run)
+            bar.update(len(batch))
+    return run
+
+
+def _predict_batch(predictor, batch: Sequence[Item], run: PredictionRun) -> None:
+    from cxrviewer.io import ImageLoadError, load_image
+
+    loaded = []
+    for item in batch:
+        try:
+            loaded.append((item, load_image(item.path)))
+        except ImageLoadError as exc:
+            run.failed.append({"path": item.relpath, "reason": str(exc)})
+    if not loaded:
+        return
+    try:
+        predictions = predictor.predict([image for _, image in loaded])
+    except Exception:  # noqa: BLE001 - isolate the image that breaks the model, keep the rest
+        log.debug("batch prediction failed; retrying image by image", exc_info=True)
+        predictions = [_predict_one(predictor, item, image, run) for item, image in loaded]
+    for (item, _), prediction in zip(loaded, predictions):
+        if prediction is not None:
+            run.items.append(item)
+            run.probabilities.append([prediction.probabilities[name] for name in predictor.labels])
+            run.ood_flags.append(bool(prediction.ood_flag))
+
+
+def _predict_one(predictor, item: Item, image, run: PredictionRun):
+    try:
+        return predictor.predict([image])[0]
+    except Exception as exc:  # noqa: BLE001 - one bad image must not end the evaluation
+        run.failed.append({"path": item.relpath, "reason": f"model could not process it ({exc})"})
+        return None
+
+
+# ---------------------------------------------------------------- results
+
+def data_sha256(items: Sequence[Item]) -> str:
+    """One hash over every evaluated row: its path, label and the file's bytes (in manifest order)."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(f"{item.relpath}\0{item.label}\0".encode())
+        try:
+            digest.update(hashlib.sha256(item.path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
+def build_results(run: PredictionRun, label_names: Sequence[str], mapping: Mapping[str, str],
+                  columns: Sequence[str], meta: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The JSON document, plus the label and probability arrays the report draws from."""
+    index = {name: k for k, name in enumerate(label_names)}
+    labels = np.array([index[mapping[item.label]] for item in run.items], dtype=np.int64)
+    probs = np.array(run.probabilities, dtype=np.float64).reshape(len(run.items), len(label_names))
+    summary = metrics.classification_metrics(labels, probs, label_names)
+    groups = {c: [item.extras[c] or BLANK_VALUE for item in run.items] for c in columns}
+    results = {
+        "n": summary["n"],
+        "accuracy": summary["accuracy"],
+        "macro_f1": summary["macro_f1"],
+        "macro_auc": summary["macro_auc"],
+        "ece": summary["ece"],
+        "ood_fraction": float(np.mean(run.ood_flags)) if run.ood_flags else None,
+        "per_class": summary["per_class"],
+        "confusion_matrix": summary["confusion_matrix"],
+        "failed": run.failed,
+        "breakdown": metrics.subgroup_metrics(labels, probs, label_names, groups, run.ood_flags),
+        "meta": meta,
+    }
+    return results, labels, probs
+
+
+def model_meta(predictor, model_dir: Path) -> dict:
+    config = predictor.config
+    files = dict(getattr(config, "files", {}) or {})
+    training = dict(getattr(config, "training", {}) or {})
+    weights_sha = next((sha for name, sha in sorted(files.items()) if name.endswith(".safetensors")), None)
+    return {
+        "model_name": model_dir.resolve().name,
+        "model_architecture": getattr(config, "architecture", None),
+        # A trained model may record a version; otherwise the weights' hash identifies it.
+        "model_version": training.get("version") or (weights_sha[:12] if weights_sha else None),
+        "model_labels": list(predictor.labels),
+        "device": str(getattr(predictor, "device", "")),
+    }
+
+
+# ---------------------------------------------------------------- CLI
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "exit codes:" + __doc__.split("Exit codes:", 1)[1]
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model directory (default: the bundled model)")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="CSV with path,label[,split,...] or an ImageFolder root")
+    parser.add_argument("--split", default="test",
+                        help="rows of this split when the data has one (default: test; 'all': every row)")
+    parser.add_argument("--json", type=Path, default=None, help="write the metrics JSON here")
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="write PNG plots and summary.md into this folder")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per model batch (default 16)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except EvaluationInputError as exc:
+        print(f"cxr evaluate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    _check_options(args)
+    manifest = read_manifest(args.data, args.split)
+    model_dir = _model_dir(args.model)
+    predictor = _load_predictor(model_dir, args.device)
+    mapping = map_labels([item.label for item in manifest.items], predictor.labels)
+    _log_mapping(mapping)
+    columns = breakdown_columns(manifest)
+    run_ = predict_items(predictor, manifest.items, args.batch_size)
+    meta = {**model_meta(predictor, model_dir), "data": args.data.name, "split": manifest.split,
+            "data_sha256": data_sha256(manifest.items), "label_mapping": mapping,
+            "breakdown_columns": columns, "ece_bins": metrics.ECE_BINS,
+            "statement": "research tool, not for diagnosis"}
+    results, labels, probs = build_results(run_, predictor.labels, mapping, columns, meta)
+    print(report.text_summary(results))
+    if args.json is None:
+        _print_failures(results["failed"])
+    if not _write_outputs(args, results, labels, probs, predictor.labels):
+        return EXIT_FAILED
+    return _exit_code(results, len(manifest.items))
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise EvaluationInputError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.report_dir is not None and not report.matplotlib_available():
+        raise EvaluationInputError("--report-dir needs matplotlib: pip install 'cxrviewer[train]'")
+    for target in (args.json.parent if args.json else None, args.report_dir):
+        if target is not None and target.exists() and not target.is_dir():
+            raise EvaluationInputError(f"{target} exists and is not a folder")
+
+
+def _model_dir(model: Path | None) -> Path:
+    if model is None:
+        from cxrviewer.resources import bundled_model_dir
+
+        model = bundled_model_dir()
+        if not model.is_dir():
+            raise EvaluationInputError(f"no bundled model at {model}; pass --model DIR")
+    if not model.is_dir():
+        raise EvaluationInputError(f"model directory not found: {model}")
+    return model
+
+
+def _load_predictor(model_dir: Path, device: str):
+    try:
+        return load_predictor(model_dir, device)
+    except ModuleNotFoundError as exc:
+        raise EvaluationInputError(f"model support is not installed ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - every loader failure is an unusable --model
+        raise EvaluationInputError(f"cannot load the model in {model_dir}: {exc}") from exc
+
+
+def _log_mapping(mapping: Mapping[str, str]) -> None:
+    for data_label, model_label in sorted(mapping.items()):
+        if data_label != model_label:
+            log.warning("data label %r evaluated as the model's %r", data_label, model_label)
+
+
+def _write_outputs(args, results: dict, labels, probs, label_names) -> bool:
+    try:
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+            report.write_atomic(args.json, text.encode("utf-8"))
+        if args.report_dir is not None:
+            report.write_report(args.report_dir, results, labels, probs, label_names)
+    except OSError as exc:
+        print(f"cxr evaluate: error: cannot write the results ({exc})", file=sys.stderr)
+        return False
+    return True
+
+
+def _exit_code(results: dict, total: int) -> int:
+    failed = len(results["failed"])
+    if results["n"] == 0:
+        print(f"cxr evaluate: error: none of the {total} images could be evaluated", file=sys.stderr)
+        return EXIT_FAILED
+    if failed:
+        print(f"cxr evaluate: warning: {failed} of {total} files failed to load and were "
+              "left out (listed under 'failed')", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_failures(failed: Sequence[dict]) -> None:
+    """Without --json the failures have nowhere else to go: list them on stderr."""
+    for entry in failed:
+        print(f"failed: {entry['path']}: {entry['reason']}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="%(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
