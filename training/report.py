@@ -27,6 +27,7 @@ DISCLAIMER = (
     "or triage patients."
 )
 OVERALL_KEYS = ("n", "accuracy", "macro_f1", "macro_auc", "ece", "ood_fraction")
+SUBGROUP_KEYS = ("n", "accuracy", "macro_auc", "ood_fraction")
 CLASS_KEYS = ("support", "sensitivity", "specificity", "ppv", "npv", "f1", "auc")
 
 
@@ -74,6 +75,12 @@ def text_summary(results: dict) -> str:
     lines.append(f"{'class':<14}" + "".join(f"{k:>12}" for k in CLASS_KEYS))
     for name, row in results["per_class"].items():
         lines.append(f"{name:<14}" + "".join(f"{fmt(row[k]):>12}" for k in CLASS_KEYS))
+    # Subgroups side by side: a model that learned the source instead of the disease shows here.
+    for column, groups in results.get("breakdown", {}).items():
+        lines.append("")
+        lines.append(f"{column:<20}" + "".join(f"{k:>14}" for k in SUBGROUP_KEYS))
+        for value, group in groups.items():
+            lines.append(f"{value:<20}" + "".join(f"{fmt(group[k]):>14}" for k in SUBGROUP_KEYS))
     return "\n".join(lines)
 
 
@@ -138,14 +145,16 @@ def roc_png(curves: dict[str, dict | None], per_class: dict[str, dict]) -> bytes
     figure = _new_figure(5, 5)
     ax = figure.add_subplot()
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
-    for name, curve in curves.items():
-        if curve is None:  # class absent (or alone): no curve to draw
-            continue
-        ax.plot(curve["fpr"], curve["tpr"], label=f"{name} (AUC {fmt(per_class[name]['auc'])})")
+    drawn = [name for name, curve in curves.items() if curve is not None]
+    for name in drawn:  # an absent (or lone) class has no curve to draw
+        ax.plot(curves[name]["fpr"], curves[name]["tpr"], label=f"{name} (AUC {fmt(per_class[name]['auc'])})")
     ax.set_xlabel("1 - specificity (false positive rate)")
     ax.set_ylabel("sensitivity (true positive rate)")
     ax.set_title("ROC, one class vs rest")
-    ax.legend(loc="lower right")
+    if drawn:
+        ax.legend(loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no ROC: every class needs cases and non-cases", ha="center", va="center")
     figure.tight_layout()
     return _png_bytes(figure)
 

@@ -191,6 +191,13 @@ def test_bad_csv_exits_2_with_a_message(tmp_path: Path, capsys, header, rows, sp
     assert message in capsys.readouterr().err
 
 
+def test_data_that_is_not_a_csv_exits_2(tmp_path: Path, capsys):
+    not_csv = tmp_path / "scan.csv"
+    not_csv.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\xff\xfe")
+    assert evaluate.run(_args(not_csv, tmp_path)) == 2
+    assert "cannot be read as a CSV" in capsys.readouterr().err
+
+
 def test_missing_data_and_model_exit_2(tmp_path: Path, capsys, cxr3_dir: Path):
     assert evaluate.run(_args(tmp_path / "nope.csv", tmp_path)) == 2
     assert "data not found" in capsys.readouterr().err
@@ -217,10 +224,11 @@ def test_all_files_failing_exits_1(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setattr(evaluate, "load_predictor", lambda d, device: ScriptedPredictor({}))
     (tmp_path / "model").mkdir()
     csv_path = _write_csv(tmp_path / "gone.csv", ["path", "label"], [["x.jpg", "normal"], ["y.jpg", "covid"]])
-    out = tmp_path / "gone.json"
-    assert evaluate.run(_args(csv_path, tmp_path / "model", json=out)) == 1
+    out, report_dir = tmp_path / "gone.json", tmp_path / "report"
+    assert evaluate.run(_args(csv_path, tmp_path / "model", json=out, report_dir=report_dir)) == 1
     result = json.loads(out.read_text())
     assert result["n"] == 0 and result["accuracy"] is None and len(result["failed"]) == 2
+    assert (report_dir / "summary.md").is_file()  # an empty report, not a crash
     assert "none of the 2 images" in capsys.readouterr().err
 
 

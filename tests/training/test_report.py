@@ -94,4 +94,9 @@ def test_text_summary_lists_overall_and_classes(example):
     text = report.text_summary(results)
     assert text.splitlines()[1].split() == ["accuracy", "0.667"]
     assert "failed       1" in text
-    assert [line.split()[0] for line in text.splitlines()[-3:]] == list(NAMES)
+    class_rows = [line.split()[0] for line in text.splitlines()[9:12]]
+    assert class_rows == list(NAMES)
+    # Per source: kermany holds images 1-3, of which 2 are right.
+    kermany = next(line for line in text.splitlines() if line.startswith("kermany "))
+    assert kermany.split()[:3] == ["kermany", "3", "0.667"]
+    assert any(line.startswith("age_group ") for line in text.splitlines())
