@@ -24,13 +24,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def startup_paths(args: argparse.Namespace) -> list[Path]:
-    paths = list(args.paths)
+def open_startup_paths(window, args: argparse.Namespace) -> None:
+    """Demo images first (not added to recent files), then the reader's own paths, shown first."""
     if args.demo:
         from cxrviewer.resources import demo_images
 
-        paths = demo_images() + paths
-    return paths
+        window.open_paths(demo_images(), remember=False)
+    if args.paths:
+        window.open_paths(args.paths)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +51,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_dark_theme(app)
     window = MainWindow()
     window.show()
-    paths = startup_paths(args)
-    if paths:
-        window.open_paths(paths, remember=not args.demo)
+    open_startup_paths(window, args)
     return app.exec()
