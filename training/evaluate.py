@@ -22,6 +22,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import logging
@@ -75,8 +76,6 @@ def read_manifest(data: Path, split: str) -> Manifest:
 
 
 def _read_csv(csv_path: Path, split: str) -> Manifest:
-    import csv
-
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -110,7 +109,8 @@ def _check_required_cells(name: str, rows: list[dict]) -> None:
 
 
 def _filter_split(name: str, rows: list[dict], split: str) -> list[dict]:
-    kept = [row for row in rows if (row.get("split") or "").strip() == split]
+    # Case-insensitive, like the training reader (training.data), which lower-cases splits.
+    kept = [row for row in rows if (row.get("split") or "").strip().lower() == split.lower()]
     if not kept:
         present = sorted({(row.get("split") or "").strip() for row in rows})
         raise EvaluationInputError(
@@ -147,7 +147,7 @@ def _read_image_folder(root: Path, split: str) -> Manifest:
 def _class_folder_items(folder: Path, root: Path) -> list[Item]:
     items = []
     for class_dir in _subdirs(folder):
-        for path in sorted(class_dir.iterdir()):
+        for path in sorted(class_dir.rglob("*")):  # nested folders too, as training reads them
             if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES:
                 items.append(Item(path, path.relative_to(root).as_posix(), class_dir.name))
     if not items:

@@ -142,6 +142,10 @@ def test_split_all_uses_every_row_and_counts_the_missing_file(scripted_data: Pat
     assert "1 of 8 files failed" in capsys.readouterr().err
 
 
+def test_split_matches_case_insensitively(scripted_data: Path):
+    assert len(evaluate.read_manifest(scripted_data / "labels.csv", "TEST").items) == len(ROWS)
+
+
 def test_data_hash_changes_when_an_image_changes(scripted_data: Path):
     items = evaluate.read_manifest(scripted_data / "labels.csv", "test").items
     before = evaluate.data_sha256(items)
@@ -183,6 +187,7 @@ def test_map_labels_refuses_ambiguous_matches():
     (["path", "diagnosis"], [["a.jpg", "normal"]], "test", "missing column"),
     (["path", "label"], [["a.jpg", ""], ["b.jpg", "normal"]], "test", "line"),
     (["path", "label", "split"], [["a.jpg", "normal", "train"]], "test", "no rows with split 'test'"),
+    (["path", "label", "split"], [["a.jpg", "normal", "Train"]], "val", "splits present: Train"),
     (["path", "label"], [], "test", "no rows"),
 ])
 def test_bad_csv_exits_2_with_a_message(tmp_path: Path, capsys, header, rows, split, message):
@@ -247,7 +252,8 @@ def test_an_image_the_model_rejects_is_failed_not_fatal(scripted_data: Path):
 
 def test_image_folder_layouts(tmp_path: Path):
     for rel in ("flat/normal/a.png", "flat/covid/b.jpg", "flat/covid/.hidden.jpg", "flat/covid/notes.txt",
-                "split/train/normal/c.png", "split/test/normal/d.png", "split/test/covid/e.dcm"):
+                "split/train/normal/c.png", "split/test/normal/d.png", "split/test/covid/e.dcm",
+                "split/test/covid/site2/f.png"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
     flat = evaluate.read_manifest(tmp_path / "flat", "test")
@@ -255,8 +261,9 @@ def test_image_folder_layouts(tmp_path: Path):
     assert flat.split is None
     split = evaluate.read_manifest(tmp_path / "split", "test")
     assert [(i.relpath, i.label) for i in split.items] == [("test/covid/e.dcm", "covid"),
+                                                            ("test/covid/site2/f.png", "covid"),
                                                             ("test/normal/d.png", "normal")]
-    assert len(evaluate.read_manifest(tmp_path / "split", "all").items) == 3
+    assert len(evaluate.read_manifest(tmp_path / "split", "all").items) == 4
     with pytest.raises(EvaluationInputError, match="no split folder 'val'"):
         evaluate.read_manifest(tmp_path / "split", "val")
 
