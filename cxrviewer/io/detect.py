@@ -74,13 +74,12 @@ def looks_like_bare_dicom(head: bytes) -> bool:
 
 
 def describe_non_image(head: bytes) -> str:
-    """A few words on what a non-image file seems to be, for the error message."""
-    for magic, what in _OTHER_FORMATS:
-        if head.startswith(magic):
-            return what
-    if _looks_like_text(head):
-        return "a text file"
-    return "not a DICOM, PNG or JPEG image"
+    """The error message tail for a file that is none of our formats."""
+    what = next((w for magic, w in _OTHER_FORMATS if head.startswith(magic)), None)
+    if what is None and _looks_like_text(head):
+        what = "a text file"
+    hint = f" (it looks like {what})" if what else ""
+    return f"not a DICOM, PNG or JPEG image{hint}"
 
 
 def _looks_like_text(head: bytes) -> bool:

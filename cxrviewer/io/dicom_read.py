@@ -130,9 +130,9 @@ def _is_encapsulated(elem) -> bool:
 def check_image_header(ds: Dataset, path: Path) -> None:
     """Refuse data sets without an image, with a broken image header, or too large."""
     if _pixel_element(ds) is None:
-        what = str(ds.get("SOPClassUID", "")) and ds.SOPClassUID.name
-        kind = f" (a {what})" if what and what != str(ds.SOPClassUID) else ""
-        raise NoPixelDataError(f"{path.name}: DICOM file has no pixel data{kind}")
+        sop_class = ds.get("SOPClassUID")
+        what = f" (SOP class: {sop_class.name})" if sop_class else ""
+        raise NoPixelDataError(f"{path.name}: DICOM file has no pixel data{what}")
     rows, cols = _int_attr(ds, "Rows"), _int_attr(ds, "Columns")
     if not rows or not cols:
         raise CorruptImageError(f"{path.name}: DICOM image header gives no Rows/Columns")

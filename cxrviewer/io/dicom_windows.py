@@ -11,9 +11,7 @@ import logging
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_voi
 
-from .dicom_read import quiet_pydicom
 from .image import Window
 
 log = logging.getLogger(__name__)
@@ -82,15 +80,11 @@ def _voi_lut_windows(ds: Dataset) -> list[Window]:
 
 
 def _voi_lut_as_window(ds: Dataset, item: Dataset, index: int) -> Window | None:
-    count, first, _bits = (int(v) for v in item.LUTDescriptor)
-    count = count or 65536
-    inputs = np.arange(first, first + count, dtype=np.float64)
-    single = Dataset()
-    single.VOILUTSequence = [item]
-    single.PixelRepresentation = ds.get("PixelRepresentation", 0)
-    single.BitsStored = ds.get("BitsStored", 16)
-    with quiet_pydicom():
-        out = np.asarray(apply_voi(inputs.astype(np.int64), single, index=0), dtype=np.float64)
+    count, first = int(item.LUTDescriptor[0]) or 65536, int(item.LUTDescriptor[1])
+    if first >= 2**15 and int(ds.get("PixelRepresentation", 0) or 0) == 1:
+        first -= 2**16  # first mapped value is signed for signed pixel data
+    out = _lut_entries(ds, item.LUTData, count)
+    inputs = np.arange(first, first + out.size, dtype=np.float64)
     low_out, high_out = out.min(), out.max()
     if high_out <= low_out:
         return None
@@ -100,6 +94,18 @@ def _voi_lut_as_window(ds: Dataset, item: Dataset, index: int) -> Window | None:
         low, high = inputs[max(step - 1, 0)], inputs[step]
     else:
         low = inputs[max(rising[0] - 1, 0)]
-        high = inputs[min(rising[-1] + 1, count - 1)]
+        high = inputs[min(rising[-1] + 1, out.size - 1)]
     name = str(item.get("LUTExplanation", "") or "").strip() or f"VOI LUT {index + 1}"
     return Window(name, float((low + high) / 2), float(max(high - low, 1.0)))
+
+
+def _lut_entries(ds: Dataset, data, count: int) -> np.ndarray:
+    """LUT Data as numbers: a list (US/SS) or raw bytes (OW, 16-bit words; 8-bit packed
+    when the byte count equals the entry count)."""
+    if not isinstance(data, (bytes, bytearray)):
+        return np.asarray(list(data) if not np.isscalar(data) else [data], dtype=np.float64)
+    if len(data) == count:
+        return np.frombuffer(data, dtype=np.uint8).astype(np.float64)
+    _implicit, little = getattr(ds, "original_encoding", (None, True))
+    dtype = "<u2" if little in (None, True) else ">u2"
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype=dtype).astype(np.float64)[:count]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from .autowindow import auto_window, full_range_window
 from .errors import CorruptImageError, ImageTooLargeError, TruncatedImageError, UnsupportedCodecError
 from .image import LoadedImage
 from .limits import check_size
+from .raster_header import header_size
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +25,21 @@ _EXIF_ORIENTATION = 0x0112
 
 def load_raster(path: Path, kind: str) -> LoadedImage:
     """A PNG or JPEG file (kind says which) as a LoadedImage."""
+    size = header_size(path, kind)
+    if size is not None:
+        check_size(path, width=size[0], height=size[1])
     with _open(path, kind) as im:
         check_size(path, width=im.width, height=im.height)
         bits = _bits_per_sample(im, kind)
-        metadata = _properties(im, kind, bits)
-        _decode(im, path)
-        upright = ImageOps.exif_transpose(im)
+        try:
+            # PNG keeps EXIF and frame data after the image data: read them inside.
+            im.load()
+            metadata = _properties(im, kind, bits)
+            pixels = _to_gray(ImageOps.exif_transpose(im))
+            frames = int(getattr(im, "n_frames", 1) or 1)
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise _damaged(path, kind, exc) from exc
         mode = im.mode
-        frames = int(getattr(im, "n_frames", 1) or 1)
-        pixels = _to_gray(upright)
     window = _default_window(pixels, bits)
     return LoadedImage(
         path=path,
@@ -53,24 +61,21 @@ def _open(path: Path, kind: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path, formats=[_PIL_FORMATS[kind]])
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{path.name}: image is too large to open ({exc})") from exc
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise ImageTooLargeError(
+            f"{path.name}: image has too many pixels to decode safely "
+            f"(PNG/JPEG limit {limit / 1e6:.0f} megapixels)"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise CorruptImageError(f"{path.name}: {kind.upper()} header is damaged") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise _damaged(path, kind, exc) from exc
-
-
-def _decode(im: Image.Image, path: Path) -> None:
-    kind = im.format.lower()
-    try:
-        im.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise _damaged(path, kind, exc) from exc
 
 
 def _damaged(path: Path, kind: str, exc: Exception) -> Exception:
     text = str(exc).lower()
-    if "truncated" in text or "ended prematurely" in text or isinstance(exc, EOFError):
+    cut = ("truncated", "ended prematurely", "buffer of at least", "unexpected end")
+    if any(word in text for word in cut) or isinstance(exc, (EOFError, struct.error)):
         return TruncatedImageError(f"{path.name}: {kind.upper()} file is cut short (truncated)")
     if "12-bit" in text or "unsupported" in text or "not supported" in text:
         return UnsupportedCodecError(f"{path.name}: this {kind.upper()} variant is not supported ({exc})")
@@ -137,7 +142,7 @@ def _properties(im: Image.Image, kind: str, bits: int) -> dict[str, str]:
         props["EXIF orientation"] = str(orientation)
     dpi = im.info.get("dpi")
     if dpi:
-        props["DPI"] = " x ".join(f"{float(d):g}" for d in dpi)
+        props["DPI"] = " x ".join(f"{round(float(d), 1):g}" for d in dpi)
     if "icc_profile" in im.info:
         props["ICC profile"] = "embedded"
     if kind == "jpeg" and im.info.get("progressive"):
