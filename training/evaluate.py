@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import logging
 import re
@@ -63,6 +64,7 @@ class Manifest:
     items: list[Item]
     split: str | None  # None: the data has no split, every row was used
     extra_columns: tuple[str, ...]
+    manifest_sha256: str | None = None  # of the CSV's bytes, as training records it; None for folders
 
 
 # ---------------------------------------------------------------- manifest
@@ -77,11 +79,11 @@ def read_manifest(data: Path, split: str) -> Manifest:
 
 def _read_csv(csv_path: Path, split: str) -> Manifest:
     try:
-        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            columns = [c.strip() for c in reader.fieldnames or []]
-            reader.fieldnames = columns
-            rows = list(reader)
+        raw = csv_path.read_bytes()
+        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+        columns = [c.strip() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise EvaluationInputError(f"{csv_path.name}: cannot be read as a CSV ({exc})") from exc
     missing = [c for c in ("path", "label") if c not in columns]
@@ -94,7 +96,7 @@ def _read_csv(csv_path: Path, split: str) -> Manifest:
         rows, used_split = _filter_split(csv_path.name, rows, split), split
     extras = tuple(c for c in columns if c not in ("path", "label"))
     items = [_csv_item(csv_path.parent, row, extras) for row in rows]
-    return Manifest(items, used_split, extras)
+    return Manifest(items, used_split, extras, hashlib.sha256(raw).hexdigest())
 
 
 def _check_required_cells(name: str, rows: list[dict]) -> None:
@@ -313,6 +315,28 @@ def model_meta(predictor, model_dir: Path) -> dict:
     }
 
 
+def data_meta(data: Path, manifest: Manifest) -> dict:
+    return {
+        "data": data.name,  # the name only: folder paths can carry patient or site names
+        "split": manifest.split,
+        "data_sha256": data_sha256(manifest.items),
+        "manifest_sha256": manifest.manifest_sha256,
+    }
+
+
+def tool_meta() -> dict:
+    from datetime import datetime, timezone
+
+    from cxrviewer import __version__
+
+    return {
+        "cxrviewer_version": __version__,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "ece_bins": metrics.ECE_BINS,
+        "statement": "research tool, not for diagnosis",
+    }
+
+
 # ---------------------------------------------------------------- CLI
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -348,10 +372,8 @@ def _run(args: argparse.Namespace) -> int:
     _log_mapping(mapping)
     columns = breakdown_columns(manifest)
     run_ = predict_items(predictor, manifest.items, args.batch_size)
-    meta = {**model_meta(predictor, model_dir), "data": args.data.name, "split": manifest.split,
-            "data_sha256": data_sha256(manifest.items), "label_mapping": mapping,
-            "breakdown_columns": columns, "ece_bins": metrics.ECE_BINS,
-            "statement": "research tool, not for diagnosis"}
+    meta = {**model_meta(predictor, model_dir), **data_meta(args.data, manifest),
+            "label_mapping": mapping, "breakdown_columns": columns, **tool_meta()}
     results, labels, probs = build_results(run_, predictor.labels, mapping, columns, meta)
     print(report.text_summary(results))
     if args.json is None:

@@ -6,6 +6,7 @@ The end-to-end run with a real (random) model directory is in test_evaluate_e2e.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -120,6 +121,9 @@ def test_breakdown_by_hand(scripted_data: Path, capsys):
     assert ages["pediatric"]["accuracy"] == kermany["accuracy"]
     assert set(result["breakdown"]["subtype"]) == {"(blank)"}
     assert result["meta"]["model_version"] == "2026.11" and result["meta"]["split"] == "test"
+    # The manifest hash is the CSV's own sha256, the same one training records for its data.
+    assert result["meta"]["manifest_sha256"] == hashlib.sha256(
+        (scripted_data / "labels.csv").read_bytes()).hexdigest()
     assert "accuracy" in capsys.readouterr().out  # the human summary
 
 
