@@ -240,6 +240,9 @@ def _predict_batch(predictor, batch: Sequence[Item], run: PredictionRun) -> None
             loaded.append((item, load_image(item.path)))
         except ImageLoadError as exc:
             run.failed.append({"path": item.relpath, "reason": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - a loader bug on one file must not end a long run
+            log.debug("unexpected error loading a file", exc_info=True)
+            run.failed.append({"path": item.relpath, "reason": f"unexpected error ({type(exc).__name__}: {exc})"})
     if not loaded:
         return
     try:
@@ -249,9 +252,17 @@ def _predict_batch(predictor, batch: Sequence[Item], run: PredictionRun) -> None
         predictions = [_predict_one(predictor, item, image, run) for item, image in loaded]
     for (item, _), prediction in zip(loaded, predictions):
         if prediction is not None:
-            run.items.append(item)
-            run.probabilities.append([prediction.probabilities[name] for name in predictor.labels])
-            run.ood_flags.append(bool(prediction.ood_flag))
+            _record(run, item, prediction, predictor.labels)
+
+
+def _record(run: PredictionRun, item: Item, prediction, label_names: Sequence[str]) -> None:
+    probabilities = [float(prediction.probabilities[name]) for name in label_names]
+    if not all(np.isfinite(probabilities)):  # a diverged model: say so instead of crashing the metrics
+        run.failed.append({"path": item.relpath, "reason": "model returned non-finite probabilities"})
+        return
+    run.items.append(item)
+    run.probabilities.append(probabilities)
+    run.ood_flags.append(bool(prediction.ood_flag))
 
 
 def _predict_one(predictor, item: Item, image, run: PredictionRun):

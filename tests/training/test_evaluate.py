@@ -254,6 +254,28 @@ def test_an_image_the_model_rejects_is_failed_not_fatal(scripted_data: Path):
     assert run.failed == [{"path": "images/p2.jpg", "reason": "model could not process it (image too small)"}]
 
 
+def test_loader_surprises_and_nan_outputs_are_failed_not_fatal(scripted_data: Path, monkeypatch):
+    import cxrviewer.io
+
+    real_load = cxrviewer.io.load_image
+
+    def flaky_load(path):
+        if Path(path).name == "n1.jpg":
+            raise RuntimeError("decoder bug")  # not an ImageLoadError
+        return real_load(path)
+
+    monkeypatch.setattr(cxrviewer.io, "load_image", flaky_load)
+    answers = {name: (probs, ood) for name, _, _, _, probs, ood in ROWS}
+    answers["c2.jpg"] = ((float("nan"), 0.5, 0.5), False)
+    items = evaluate.read_manifest(scripted_data / "labels.csv", "test").items
+    run = evaluate.predict_items(ScriptedPredictor(answers), items, 4)
+    assert len(run.items) == len(ROWS) - 2
+    assert run.failed == [
+        {"path": "images/n1.jpg", "reason": "unexpected error (RuntimeError: decoder bug)"},
+        {"path": "images/c2.jpg", "reason": "model returned non-finite probabilities"},
+    ]
+
+
 def test_image_folder_layouts(tmp_path: Path):
     for rel in ("flat/normal/a.png", "flat/covid/b.jpg", "flat/covid/.hidden.jpg", "flat/covid/notes.txt",
                 "split/train/normal/c.png", "split/test/normal/d.png", "split/test/covid/e.dcm",
