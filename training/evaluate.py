@@ -353,16 +353,16 @@ def tool_meta() -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "exit codes:" + __doc__.split("Exit codes:", 1)[1]
-    parser.add_argument("--model", type=Path, default=None,
+    parser.add_argument("--model", type=Path, default=None, metavar="DIR",
                         help="model directory (default: the bundled model)")
-    parser.add_argument("--data", type=Path, required=True,
+    parser.add_argument("--data", type=Path, required=True, metavar="CSV_OR_DIR",
                         help="CSV with path,label[,split,...] or an ImageFolder root")
     parser.add_argument("--split", default="test",
                         help="rows of this split when the data has one (default: test; 'all': every row)")
-    parser.add_argument("--json", type=Path, default=None, help="write the metrics JSON here")
-    parser.add_argument("--report-dir", type=Path, default=None,
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the metrics JSON here")
+    parser.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
                         help="write PNG plots and summary.md into this folder")
-    parser.add_argument("--batch-size", type=int, default=16, help="images per model batch (default 16)")
+    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model batch (default 16)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
 
 
