@@ -7,22 +7,25 @@ stays put and crisp while the image is panned, zoomed and rotated.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from cxrviewer.io import LoadedImage, Window, display_basics
 
 from .orientation import Orientation
+from .status_bar import format_window
 
 _MARGIN = 10
+_PATIENT_AGE = "(0010,1010) PatientAge"  # not (yet) among cxrviewer.io.display_basics fields
 
 
 def patient_lines(image: LoadedImage) -> list[str]:
     basics = display_basics(image)
     birth = f"DOB {basics['patient_birth_date']}" if basics["patient_birth_date"] else ""
+    age = image.metadata.get(_PATIENT_AGE, "").strip()
     lines = [
         basics["patient_name"],
         f"ID {basics['patient_id']}" if basics["patient_id"] else "",
-        " ".join(v for v in (basics["patient_sex"], birth) if v),
+        " ".join(v for v in (basics["patient_sex"], age, birth) if v),
     ]
     return [line for line in lines if line] or [image.path.name]
 
@@ -40,7 +43,7 @@ def study_lines(image: LoadedImage) -> list[str]:
 
 
 def display_lines(window: Window | None, zoom: float) -> list[str]:
-    wl = f"W {window.width:.0f}  L {window.center:.0f}" if window else ""
+    wl = format_window(window) if window else ""
     return [line for line in (wl, window.name if window else "", f"Zoom {zoom:.0f}%") if line]
 
 
@@ -74,12 +77,7 @@ class CornerOverlay(QObject):
         label.setObjectName("cornerOverlay")
         label.setAlignment(align)
         label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        shadow = QGraphicsDropShadowEffect(label)
-        shadow.setBlurRadius(4)
-        shadow.setOffset(1, 1)
-        shadow.setColor(Qt.GlobalColor.black)
-        label.setGraphicsEffect(shadow)
+        label.setTextFormat(Qt.TextFormat.PlainText)  # tag values must never be read as markup
         return label
 
     def set_text(self, corner: str, lines: list[str]) -> None:

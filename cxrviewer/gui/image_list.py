@@ -5,15 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QStyle
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from .thumbnails import THUMBNAIL_SIDE, thumbnail_icon
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
 _FAILED_COLOUR = QColor("#ff8a80")
+
+
+def _failed_icon() -> QIcon:
+    """A dark tile with a muted red cross: visible in a list, not a glaring warning sign."""
+    side = THUMBNAIL_SIDE
+    pixmap = QPixmap(side, side)
+    pixmap.fill(QColor("#202020"))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(_FAILED_COLOUR, 4))
+    inset = side * 0.32
+    painter.drawLine(QPointF(inset, inset), QPointF(side - inset, side - inset))
+    painter.drawLine(QPointF(side - inset, inset), QPointF(inset, side - inset))
+    painter.setPen(QPen(QColor("#5a3030"), 2))
+    painter.drawRect(1, 1, side - 2, side - 2)
+    painter.end()
+    return QIcon(pixmap)
 
 
 class ImageList(QListWidget):
@@ -28,15 +45,15 @@ class ImageList(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setUniformItemSizes(True)
         self.setWordWrap(True)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the tooltip has the full path
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setAcceptDrops(False)  # drops are handled by the main window
         self.viewport().setAcceptDrops(False)
         self.currentItemChanged.connect(self._on_current_changed)
         self._rows: dict[Path, QListWidgetItem] = {}
-        self._placeholder = self._blank_icon()
-
-    def _blank_icon(self) -> QIcon:
-        return thumbnail_icon(np.full((THUMBNAIL_SIDE, THUMBNAIL_SIDE), 24, np.uint8))
+        self._placeholder = thumbnail_icon(np.full((THUMBNAIL_SIDE, THUMBNAIL_SIDE), 24, np.uint8))
+        self._failed_icon = _failed_icon()
 
     def add_paths(self, paths: list[Path]) -> list[Path]:
         """Append files not already listed; returns the ones that were new."""
@@ -82,7 +99,7 @@ class ImageList(QListWidget):
         if item is None:
             return
         item.setData(_ERROR_ROLE, reason)
-        item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        item.setIcon(self._failed_icon)
         item.setText(f"⚠ {path.name}\n(cannot open)")
         item.setForeground(QBrush(_FAILED_COLOUR))
         item.setToolTip(f"{path}\n\n{reason}")

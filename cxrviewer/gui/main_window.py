@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QWidget
 
@@ -77,7 +77,12 @@ class MainWindow(QMainWindow):
         self.list_dock = self._dock("Images", "imagesDock", self.image_list, left)
         self.results_dock = self._dock("AI second reader", "resultsDock", self.results_pane, right)
         self.tags_dock = self._dock("Image header", "tagsDock", self.tag_panel, right)
-        self.resizeDocks([self.list_dock, self.results_dock], [230, 340], Qt.Orientation.Horizontal)
+
+    def _default_dock_sizes(self) -> None:
+        # Wide enough for thumbnails with names and for header values; the AI pane is a
+        # placeholder for now, so the header gets most of the height.
+        self.resizeDocks([self.list_dock, self.results_dock], [280, 420], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock, self.tags_dock], [150, 650], Qt.Orientation.Vertical)
 
     def _handlers(self) -> dict:
         presets = {f"preset_{n}": (lambda _=False, i=n - 1: self.apply_preset(i)) for n in range(1, 6)}
@@ -231,6 +236,7 @@ class MainWindow(QMainWindow):
             return
         self._display_request = self.loader.request(path, DISPLAY)
         self.overlay.clear()
+        self.status.clear_image_info()
         self.tag_panel.set_metadata({}, "Loading…")
         self.canvas.clear_image(f"Loading {path.name}…")
         self.setWindowTitle(f"{path.name} — cxrviewer")
@@ -270,6 +276,7 @@ class MainWindow(QMainWindow):
         self._display_request = 0
         self.canvas.clear_image(f"Cannot open {path.name}\n\n{message}")
         self.overlay.clear()
+        self.status.clear_image_info()
         self.tag_panel.set_metadata({}, "No header: the file could not be opened.")
         self.status.showMessage(message, 10000)
         self.setWindowTitle(f"{path.name} (cannot open) — cxrviewer")
@@ -309,8 +316,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            QTimer.singleShot(0, self._default_dock_sizes)  # docks can only be sized once laid out
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.settings.setValue("window/geometry", self.saveGeometry())

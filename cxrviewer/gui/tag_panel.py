@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxL
 
 _KEY = re.compile(r"^\s*(\([0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\))\s*(.*)$")
 _COLUMNS = ("Tag", "Keyword", "Value")
+_MAX_KEYWORD_WIDTH = 170
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -40,7 +41,7 @@ class TagPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.empty_label = QLabel("No header to show.")
         self.empty_label.setObjectName("hint")
         layout = QVBoxLayout(self)
@@ -56,7 +57,9 @@ class TagPanel(QWidget):
             row = [QStandardItem(tag), QStandardItem(keyword), QStandardItem(str(value))]
             row[2].setToolTip(str(value))
             self._model.appendRow(row)
+        # Long keywords (e.g. FileMetaInformationGroupLength) must not push values out of sight.
         self.table.resizeColumnToContents(1)
+        self.table.setColumnWidth(1, min(self.table.columnWidth(1), _MAX_KEYWORD_WIDTH))
         self.empty_label.setText(empty_text)
         self.empty_label.setVisible(not metadata)
 

@@ -23,7 +23,8 @@ _COLOURS = {
 }
 
 STYLE_SHEET = """
-QLabel#cornerOverlay { color: #e6e6e6; background: transparent; font-size: 10pt; }
+QLabel#cornerOverlay { color: #e6e6e6; background: rgba(0, 0, 0, 120); font-size: 10pt;
+                       padding: 2px 4px; border-radius: 2px; }
 QLabel#canvasMessage { color: #b0b0b0; background: transparent; font-size: 12pt; }
 QLabel#disclaimer { color: #ffd27f; font-weight: bold; padding: 6px;
                     border: 1px solid #6b5a2a; border-radius: 3px; }
