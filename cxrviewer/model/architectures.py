@@ -72,8 +72,8 @@ class CxrClassifier(nn.Module):
     def forward_with_features(self, x: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(self.forward_stages(x, start))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_features(x)[0]
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        return self.forward_with_features(x, start)[0]
 
 
 def _timm_efficientnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:

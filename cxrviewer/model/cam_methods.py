@@ -1,0 +1,56 @@
+"""The three CAM formulas, on torch tensors (activations A and gradients G, both N x C x H x W).
+
+They follow the papers and match the ``pytorch_grad_cam`` reference library
+(tests/inference/test_cam_reference.py checks it):
+
+* Grad-CAM (Selvaraju et al. 2017): channel weights = spatial mean of G.
+* Grad-CAM++ (Chattopadhay et al. 2018, eq. 19): weights = sum of relu(G) * alpha,
+  alpha = G^2 / (2 G^2 + sum(A) G^3), zero where G is zero.
+* HiResCAM (Draelos & Carin 2020): the element-wise product G * A summed over
+  channels, which is faithful to the score for models ending in global pooling.
+
+Each returns the raw map (N x H x W) before the ReLU and normalisation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+GRADCAM = "gradcam"
+GRADCAM_PLUS_PLUS = "gradcam++"
+HIRESCAM = "hirescam"
+CAM_METHODS = (GRADCAM, GRADCAM_PLUS_PLUS, HIRESCAM)
+
+_PLUS_PLUS_EPS = 1e-6  # the reference library's epsilon, kept for identical maps
+
+
+def gradcam(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    weights = grads.mean(dim=(2, 3), keepdim=True)
+    return (weights * activations).sum(dim=1)
+
+
+def gradcam_plus_plus(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    grads_2 = grads.pow(2)
+    grads_3 = grads_2 * grads
+    sum_activations = activations.sum(dim=(2, 3), keepdim=True)
+    alpha = grads_2 / (2 * grads_2 + sum_activations * grads_3 + _PLUS_PLUS_EPS)
+    alpha = torch.where(grads != 0, alpha, torch.zeros_like(alpha))
+    weights = (grads.clamp_min(0) * alpha).sum(dim=(2, 3), keepdim=True)
+    return (weights * activations).sum(dim=1)
+
+
+def hirescam(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    return (grads * activations).sum(dim=1)
+
+
+_FORMULAS = {GRADCAM: gradcam, GRADCAM_PLUS_PLUS: gradcam_plus_plus, HIRESCAM: hirescam}
+
+
+def check_method(method: str) -> str:
+    if method not in _FORMULAS:
+        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(CAM_METHODS)}")
+    return method
+
+
+def raw_cam(method: str, activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    return _FORMULAS[check_method(method)](activations, grads)

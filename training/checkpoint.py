@@ -1,0 +1,42 @@
+"""Atomic training checkpoints that load with torch.load(weights_only=True)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Write via a temp file + os.replace, so a kill mid-write keeps the previous checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def plain_args(args: Any) -> dict[str, Any]:
+    """argparse Namespace -> JSON/weights_only-safe dict (paths as strings)."""
+    out = {}
+    for key, value in vars(args).items():
+        if key.startswith("_"):
+            continue
+        out[key] = str(value) if isinstance(value, Path) else value
+    return out
