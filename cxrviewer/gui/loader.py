@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from cxrviewer.io import ImageLoadError, LoadedImage, load_image
+from cxrviewer.imaging.windowing import standard_presets
+from cxrviewer.io import ImageLoadError, LoadedImage, Window, load_image
 
 from .thumbnails import make_thumbnail
 
@@ -42,6 +43,7 @@ class LoadResult:
     path: Path
     purpose: str  # DISPLAY or THUMBNAIL
     image: LoadedImage | None = None
+    presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
     error: str | None = None
 
@@ -94,8 +96,11 @@ class _Worker(QObject):
             return LoadResult(job.request_id, job.path, job.purpose, error=message)
         if job.cancelled.is_set():
             return None
-        kept = image if job.purpose == DISPLAY else None
-        return LoadResult(job.request_id, job.path, job.purpose, image=kept, thumbnail=thumbnail)
+        if job.purpose != DISPLAY:
+            return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail)
+        # Percentiles over megapixels: done here, not on the UI thread.
+        return LoadResult(job.request_id, job.path, job.purpose, image=image,
+                          presets=standard_presets(image), thumbnail=thumbnail)
 
 
 class _JobQueue:
@@ -110,6 +115,13 @@ class _JobQueue:
     def put(self, job: _Job) -> None:
         with self._lock:
             (self._display if job.purpose == DISPLAY else self._thumbs).append(job)
+
+    def drop_thumbnail(self, path: Path) -> None:
+        """A display job for `path` brings its thumbnail too; no need to decode it twice."""
+        with self._lock:
+            for job in [j for j in self._thumbs if j.path == path]:
+                job.cancelled.set()
+                self._thumbs.remove(job)
 
     def pop(self) -> _Job | None:
         with self._lock:
@@ -163,6 +175,7 @@ class ImageLoader(QObject):
             raise RuntimeError("loader is shut down")
         if purpose == DISPLAY:
             self._queue.cancel(DISPLAY)
+            self._queue.drop_thumbnail(Path(path))
         request_id = next(self._ids)
         self._queue.put(_Job(request_id, Path(path), purpose))
         self._wake.emit()

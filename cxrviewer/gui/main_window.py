@@ -11,8 +11,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QWidget
 
-from cxrviewer.imaging.windowing import standard_presets
-from cxrviewer.io import LoadedImage, Window
+from cxrviewer.io import Window
 
 from . import dialogs
 from .canvas import ImageCanvas
@@ -44,7 +43,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.recent = RecentFiles(self.settings)
         self._display_request = 0
-        self._cache: OrderedDict[Path, LoadedImage] = OrderedDict()
+        self._cache: OrderedDict[Path, LoadResult] = OrderedDict()
         self._presets: tuple[Window, ...] = ()
 
         self.canvas = ImageCanvas(self)
@@ -167,9 +166,11 @@ class MainWindow(QMainWindow):
             for path in given:
                 if path.exists():
                     self.recent.add(path)
-        for path in self.image_list.add_paths(files):
-            self.loader.request(path, THUMBNAIL)
-        self.image_list.select_path(files[0])
+        added = self.image_list.add_paths(files)
+        self.image_list.select_path(files[0])  # first, so its decode is not queued behind previews
+        for path in added:
+            if path != self.image_list.current_path():
+                self.loader.request(path, THUMBNAIL)
         self.status.showMessage(f"{self.image_list.count()} image(s) in the list", 4000)
         return files
 
@@ -255,18 +256,19 @@ class MainWindow(QMainWindow):
         if result.error is not None:
             self._show_failure(result.path, result.error)
         else:
-            self._remember(result.image)
-            self._display(result.image)
+            self._remember(result)
+            self._display(result)
 
-    def _remember(self, image: LoadedImage) -> None:
-        self._cache[image.path] = image
-        self._cache.move_to_end(image.path)
+    def _remember(self, result: LoadResult) -> None:
+        self._cache[result.path] = result
+        self._cache.move_to_end(result.path)
         while len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
 
-    def _display(self, image: LoadedImage) -> None:
+    def _display(self, result: LoadResult) -> None:
+        image = result.image
         self._display_request = 0  # nothing pending any more
-        self._presets = standard_presets(image)
+        self._presets = result.presets
         self.canvas.set_image(image, self._presets[0])
         self.tag_panel.set_metadata(image.metadata, "This image has no header.")
         self._update_overlay()

@@ -173,3 +173,13 @@ def test_version_flag_needs_no_gui(capsys):
         gui_app.main(["--version"])
     assert exit_info.value.code == 0
     assert __version__ in capsys.readouterr().out
+
+
+def test_the_viewer_imports_no_torch_at_run_time():
+    """import-linter checks static imports; this catches a lazy or indirect one at start-up."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import cxrviewer.gui.app, cxrviewer.gui.main_window; "
+            "sys.exit(1 if 'torch' in sys.modules or 'torchvision' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
