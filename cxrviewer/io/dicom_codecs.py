@@ -8,9 +8,19 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder, pixel_array
-from pydicom.uid import UID, JPEGExtended12Bit
+from pydicom.uid import (
+    UID,
+    HTJ2K,
+    HTJ2KLossless,
+    HTJ2KLosslessRPCL,
+    JPEG2000,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    RLELossless,
+)
 
-from .dicom_read import quiet_pydicom
+from .quiet import quiet_warnings
 from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError
 
 log = logging.getLogger(__name__)
@@ -21,6 +31,19 @@ _EXTRA_PLUGIN_NOTES = {
         "12-bit JPEG needs the pylibjpeg-libjpeg plugin, which is GPLv3 and therefore "
         "not shipped with cxrviewer; convert the file (e.g. with dcmdjpeg) to read it"
     ),
+}
+# Decoding plugins in the order we trust them. GDCM aborts the whole process (an
+# uncaught C++ exception) on some damaged JPEG 2000 streams, so it only sees a
+# syntax when no other installed plugin can decode it. Plugins not listed for a
+# syntax are not tried while a listed one is installed.
+_PLUGIN_PREFERENCE: dict[str, tuple[str, ...]] = {
+    JPEG2000: ("pylibjpeg", "pillow"),
+    JPEG2000Lossless: ("pylibjpeg", "pillow"),
+    HTJ2K: ("pylibjpeg",),
+    HTJ2KLossless: ("pylibjpeg",),
+    HTJ2KLosslessRPCL: ("pylibjpeg",),
+    RLELossless: ("pydicom", "pylibjpeg"),
+    JPEGBaseline8Bit: ("pillow", "pylibjpeg", "gdcm"),
 }
 _GENERIC_NOTE = "install a pydicom pixel-data plugin that handles it"
 
@@ -33,17 +56,37 @@ def decode_first_frame(ds: Dataset, path: Path) -> np.ndarray:
     YBR data comes back as RGB; palette data as indices (see to_grayscale).
     """
     tsuid = UID(str(ds.file_meta.TransferSyntaxUID))
-    _require_decoder(tsuid, path)
+    first, *fallbacks = _plugins_to_try(tsuid, path)
     try:
-        with quiet_pydicom():
-            return pixel_array(ds, index=0)
-    except MemoryError as exc:
-        raise CorruptImageError(f"{path.name}: not enough memory to decode this image") from exc
+        return _decode_with(ds, first, path)
+    except CorruptImageError:
+        raise  # out of memory: another plugin would not fare better
     except Exception as exc:  # noqa: BLE001 - pydicom and its plugins raise many types
+        for plugin in fallbacks:
+            try:
+                return _decode_with(ds, plugin, path)
+            except Exception:  # noqa: BLE001 - report the preferred plugin's failure
+                log.debug("fallback plugin %r failed on %s too", plugin, tsuid.name)
         raise _decode_error(exc, tsuid, path) from exc
 
 
-def _require_decoder(tsuid: UID, path: Path) -> None:
+def _decode_with(ds: Dataset, plugin: str, path: Path) -> np.ndarray:
+    try:
+        with quiet_warnings():
+            return pixel_array(ds, index=0, decoding_plugin=plugin)
+    except MemoryError as exc:
+        raise CorruptImageError(f"{path.name}: not enough memory to decode this image") from exc
+
+
+def _plugins_to_try(tsuid: UID, path: Path) -> list[str]:
+    """Preferred installed plugins in order; [""] lets pydicom try all it has."""
+    decoder = _require_decoder(tsuid, path)
+    available = set(decoder.available_plugins)
+    preferred = [p for p in _PLUGIN_PREFERENCE.get(tsuid, ()) if p in available]
+    return preferred or [""]
+
+
+def _require_decoder(tsuid: UID, path: Path):
     if not tsuid.is_transfer_syntax:
         raise UnsupportedCodecError(f"{path.name}: unknown transfer syntax {tsuid}")
     try:
@@ -54,6 +97,7 @@ def _require_decoder(tsuid: UID, path: Path) -> None:
         ) from exc
     if not decoder.is_available:
         raise UnsupportedCodecError(_codec_message(tsuid, path, decoder.missing_dependencies))
+    return decoder
 
 
 def _codec_message(tsuid: UID, path: Path, missing: list[str] | None = None) -> str:

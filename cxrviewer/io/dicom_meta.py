@@ -11,7 +11,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
-from .dicom_read import PIXEL_DATA_TAGS, quiet_pydicom
+from .dicom_read import PIXEL_DATA_TAGS
+from .quiet import quiet_warnings
 
 MAX_VALUE_CHARS = 256
 _BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN", "OB or OW", "US or OW"})
@@ -24,7 +25,7 @@ def tag_key(elem: DataElement | RawDataElement, keyword: str) -> str:
 def flat_metadata(ds: Dataset) -> dict[str, str]:
     """Every element but the pixel data, file meta first, as display strings."""
     out: dict[str, str] = {}
-    with quiet_pydicom():
+    with quiet_warnings():
         meta = getattr(ds, "file_meta", None)
         for source in (meta, ds):
             if source is None:

@@ -16,7 +16,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut
 
-from .dicom_read import quiet_pydicom
+from .quiet import quiet_warnings
 from .errors import CorruptImageError
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def color_to_gray(ds: Dataset, frame: np.ndarray, path: Path) -> np.ndarray:
     """Luma of an RGB (YBR already converted by pydicom) or palette colour frame."""
     if photometric_of(ds) == "PALETTE COLOR":
         try:
-            with quiet_pydicom():
+            with quiet_warnings():
                 frame = apply_color_lut(frame, ds)
         except (ValueError, KeyError, AttributeError, IndexError) as exc:
             raise CorruptImageError(f"{path.name}: palette colour image has a broken palette") from exc
@@ -65,7 +65,7 @@ def modality_values(ds: Dataset, frame: np.ndarray) -> tuple[np.ndarray, tuple[f
     """Apply the Modality LUT (sequence or rescale) and return the values as float32
     together with the range the Modality LUT can produce for this file."""
     try:
-        with quiet_pydicom():
+        with quiet_warnings():
             values = apply_modality_lut(frame, ds)
         value_range = _modality_range(ds, frame)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
@@ -81,7 +81,7 @@ def _modality_range(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
         lut = ds.ModalityLUTSequence[0]
         identity = np.arange(int(lut.LUTDescriptor[0] or 65536), dtype=np.float64)
         identity += int(lut.LUTDescriptor[1])
-        with quiet_pydicom():
+        with quiet_warnings():
             out = apply_modality_lut(identity.astype(np.int64), ds)
         return float(np.min(out)), float(np.max(out))
     low, high = _stored_range(ds, frame)

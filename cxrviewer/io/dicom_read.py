@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import struct
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pydicom
@@ -23,6 +20,7 @@ from .errors import (
     UnsupportedCodecError,
 )
 from .limits import check_size
+from .quiet import quiet_warnings
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +35,6 @@ DEFER_SIZE = "256 KB"
 PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel, Float, Double Float
 
 
-@contextmanager
-def quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's warnings about non-conformant files: they are expected and
-    their text may quote element values."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    if caught:
-        log.debug("pydicom raised %d warning(s) while reading", len(caught))
-
-
 # A data set read without preamble must hold one of these to count as DICOM: a forced
 # parse of arbitrary bytes can produce a few nonsense elements but not these.
 _IDENTIFYING_KEYWORDS = ("SOPClassUID", "Modality", "Rows", "StudyInstanceUID")
@@ -59,7 +46,7 @@ def read_dataset(path: Path, bare: bool = False) -> Dataset:
     ``bare``: the file has no preamble and 'DICM' marker, so it is DICOM only if a
     forced parse finds a real data set.
     """
-    with quiet_pydicom():
+    with quiet_warnings():
         ds = _dcmread(path) if not bare else _dcmread_bare(path)
     _ensure_transfer_syntax(ds, path)
     check_image_header(ds, path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from .autowindow import auto_window, full_range_window
 from .errors import CorruptImageError, ImageTooLargeError, TruncatedImageError, UnsupportedCodecError
 from .image import LoadedImage
 from .limits import check_size
+from .quiet import quiet_warnings
 from .raster_header import header_size
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,7 @@ def load_raster(path: Path, kind: str) -> LoadedImage:
 
 def _open(path: Path, kind: str) -> Image.Image:
     try:
-        with warnings.catch_warnings():
-            # Size is checked against our own limit right after opening.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with quiet_warnings():  # size was checked against our own limit already
             return Image.open(path, formats=[_PIL_FORMATS[kind]])
     except Image.DecompressionBombError as exc:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)

@@ -1,0 +1,108 @@
+"""`cxr info`: per-image lines, --json records, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from cxrviewer.cli.main import main
+
+JSON_KEYS = ["path", "ok", "kind", "width", "height", "bits", "photometric",
+             "modality", "body_part", "view_position", "frames", "error"]
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_describes_every_shared_dicom_from_its_header(dicom_dir, dicom_files, capsys):
+    assert main(["info", "--json", str(dicom_dir)]) == 0
+    records = _json_lines(capsys.readouterr().out)
+    assert [Path(r["path"]).name for r in records] == [p.name for p in dicom_files]
+    for record in records:
+        assert list(record) == JSON_KEYS
+        ds = pydicom.dcmread(record["path"], stop_before_pixels=True)
+        assert record["ok"] is True and record["error"] is None
+        assert record["kind"] == "dicom"
+        assert (record["width"], record["height"]) == (ds.Columns, ds.Rows)
+        assert record["bits"] == ds.BitsStored
+        assert record["photometric"] == ds.PhotometricInterpretation
+        assert record["modality"] == ds.Modality
+        assert record["frames"] == 1
+
+
+def test_human_lines_one_per_image(dicom_files, capsys):
+    chest = next(p for p in dicom_files if p.name.startswith("chest_cr"))
+    assert main(["info", str(chest)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{chest}: DICOM 1841x1955, 15-bit MONOCHROME1, CR CHEST PA"]
+
+
+def test_any_failure_gives_exit_1_and_a_record(dicom_files, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("just text")
+    missing = tmp_path / "missing.dcm"
+    rc = main(["info", "--json", str(dicom_files[0]), str(bad), str(missing)])
+    assert rc == 1
+    good, not_image, absent = _json_lines(capsys.readouterr().out)
+    assert good["ok"] is True
+    assert not_image == {**dict.fromkeys(JSON_KEYS), "path": str(bad), "ok": False,
+                         "error": not_image["error"]}
+    assert "not a DICOM, PNG or JPEG image" in not_image["error"]
+    assert absent["ok"] is False and "file not found" in absent["error"]
+
+
+def test_human_failures_go_to_stderr(tmp_path, capsys):
+    empty = tmp_path / "empty.png"
+    empty.touch()
+    assert main(["info", str(empty)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == f"{empty}: error: file is empty (0 bytes)"
+
+
+def test_failed_record_keeps_the_sniffed_kind(tmp_path, capsys):
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 10)
+    assert main(["info", "--json", str(cut)]) == 1
+    (record,) = _json_lines(capsys.readouterr().out)
+    assert record["kind"] == "jpeg" and record["ok"] is False
+
+
+def test_folder_walk_includes_png_and_jpeg(samples_dir, capsys):
+    assert main(["info", "--json", str(samples_dir)]) == 0
+    kinds = {r["kind"] for r in _json_lines(capsys.readouterr().out)}
+    assert kinds == {"dicom", "png", "jpeg"}
+
+
+def test_no_paths_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["info"])
+    assert exc.value.code == 2
+    assert "PATH" in capsys.readouterr().err
+
+
+def _cxr() -> Path:
+    script = Path(sys.executable).parent / "cxr"
+    if not script.exists():
+        pytest.fail(f"the cxr entry point is not installed beside {sys.executable}")
+    return script
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(_cxr()), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_entry_point_exit_codes(dicom_dir, tmp_path):
+    ok = _run("info", "--json", str(dicom_dir))
+    assert ok.returncode == 0, ok.stderr
+    records = _json_lines(ok.stdout)
+    assert len(records) == 7 and all(r["ok"] for r in records)
+    assert _run("info", str(tmp_path / "missing.dcm")).returncode == 1
+    usage = _run("info")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
