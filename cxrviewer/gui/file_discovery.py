@@ -1,9 +1,12 @@
-"""Expand dropped or chosen paths into image files (folders are walked recursively)."""
+"""Expand dropped or chosen paths into image files (folders are walked recursively).
+
+Runs in the loader thread: walking a large or network folder reads file headers.
+"""
 
 from __future__ import annotations
 
-import itertools
 import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,10 +17,17 @@ log = logging.getLogger(__name__)
 MAX_FILES = 20_000  # a guard against dropping a whole disk onto the window
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files stay as given (so unreadable ones get a visible error); folders yield their images."""
-    found = list(itertools.islice(iter_image_files(paths), MAX_FILES + 1))
-    if len(found) > MAX_FILES:
-        log.warning("listing stopped at %d files", MAX_FILES)
-        found = found[:MAX_FILES]
+def expand_paths(paths: Iterable[Path], stop: threading.Event | None = None) -> list[Path]:
+    """Files stay as given (so unreadable ones get a visible error); folders yield their images.
+
+    Stops early, returning what it has, once `stop` is set.
+    """
+    found: list[Path] = []
+    for path in iter_image_files(paths):
+        if stop is not None and stop.is_set():
+            break
+        found.append(path)
+        if len(found) >= MAX_FILES:
+            log.warning("listing stopped at %d files", MAX_FILES)
+            break
     return found

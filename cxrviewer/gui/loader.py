@@ -1,23 +1,21 @@
-"""Decoding off the UI thread.
+"""Decoding and folder walking off the UI thread.
 
-One worker QObject lives in one QThread. Jobs sit in a lock-protected queue;
-the worker always takes a display job before a thumbnail job, so the image the
-reader asked for is never stuck behind a folder's worth of previews. Results
+One worker QObject lives in one QThread and takes jobs from a JobQueue: the
+image the reader asked for first, then folder scans, then list previews, so
+the wanted image is never stuck behind a folder's worth of thumbnails. Results
 come back as plain frozen dataclasses through a queued signal.
 
-Cancellation is cooperative: cancelled jobs are dropped from the queue, and a
-job already decoding checks its flag before the (costly) thumbnail and before
-reporting. A decode in progress cannot be interrupted (pydicom has no hook),
-so shutdown waits for it; the thread is never terminated.
+Cancellation is cooperative: cancelled jobs leave the queue, a running decode
+checks its flag before the thumbnail and before reporting, and a folder scan
+checks it between files. A decode in progress cannot be interrupted (pydicom
+has no hook), so shutdown waits for it; the thread is never terminated.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import threading
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,38 +24,33 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from cxrviewer.imaging.windowing import standard_presets
 from cxrviewer.io import ImageLoadError, LoadedImage, Window, load_image
 
+from .file_discovery import expand_paths
+from .job_queue import DISPLAY, SCAN, THUMBNAIL, Job, JobQueue
 from .thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
 
-DISPLAY = "display"
-THUMBNAIL = "thumbnail"
+__all__ = ["DISPLAY", "SCAN", "THUMBNAIL", "ImageLoader", "LoadResult"]
+
 _SHUTDOWN_WAIT_MS = 30_000
 
 
 @dataclass(frozen=True, eq=False)
 class LoadResult:
-    """What the worker hands back: an image and its preview, or a message for people."""
+    """What the worker hands back: an image and its preview, files found, or a message for people."""
 
     request_id: int
     path: Path
-    purpose: str  # DISPLAY or THUMBNAIL
+    purpose: str  # DISPLAY, SCAN or THUMBNAIL
     image: LoadedImage | None = None
     presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
+    files: tuple[Path, ...] = ()  # for scan results
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-@dataclass(eq=False)
-class _Job:
-    request_id: int
-    path: Path
-    purpose: str
-    cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 def describe_failure(path: Path, exc: BaseException) -> str:
@@ -68,86 +61,48 @@ def describe_failure(path: Path, exc: BaseException) -> str:
     return f"{path.name}: could not be opened ({type(exc).__name__})"
 
 
+def _scan(job: Job) -> LoadResult | None:
+    files = expand_paths([job.path], stop=job.cancelled)
+    if job.cancelled.is_set():
+        return None
+    return LoadResult(job.request_id, job.path, SCAN, files=tuple(files))
+
+
+def _load(job: Job) -> LoadResult | None:
+    try:
+        image = load_image(job.path)
+        if job.cancelled.is_set():
+            return None
+        thumbnail = make_thumbnail(image)
+    except Exception as exc:  # any failure is reported, never raised into Qt
+        log.info("load failed: %s", type(exc).__name__)  # no path: it may name a patient
+        log.debug("load failure detail", exc_info=True)
+        return LoadResult(job.request_id, job.path, job.purpose, error=describe_failure(job.path, exc))
+    if job.cancelled.is_set():
+        return None
+    if job.purpose != DISPLAY:
+        return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail)
+    # Percentiles over megapixels: done here, not on the UI thread.
+    return LoadResult(job.request_id, job.path, job.purpose, image=image,
+                      presets=standard_presets(image), thumbnail=thumbnail)
+
+
 class _Worker(QObject):
     finished = Signal(object)  # LoadResult
 
-    def __init__(self, queue: _JobQueue) -> None:
+    def __init__(self, queue: JobQueue) -> None:
         super().__init__()
         self._queue = queue
 
     @Slot()
     def drain(self) -> None:
         while (job := self._queue.pop()) is not None:
-            result = self._run(job)
-            self._queue.done(job)
+            try:
+                result = _scan(job) if job.purpose == SCAN else _load(job)
+            finally:
+                self._queue.done(job)
             if result is not None:
                 self.finished.emit(result)
-
-    def _run(self, job: _Job) -> LoadResult | None:
-        try:
-            image = load_image(job.path)
-            if job.cancelled.is_set():
-                return None
-            thumbnail = make_thumbnail(image)
-        except Exception as exc:  # any failure is reported, never raised into Qt
-            message = describe_failure(job.path, exc)
-            log.info("load failed: %s", type(exc).__name__)
-            log.debug("load failure detail", exc_info=True)
-            return LoadResult(job.request_id, job.path, job.purpose, error=message)
-        if job.cancelled.is_set():
-            return None
-        if job.purpose != DISPLAY:
-            return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail)
-        # Percentiles over megapixels: done here, not on the UI thread.
-        return LoadResult(job.request_id, job.path, job.purpose, image=image,
-                          presets=standard_presets(image), thumbnail=thumbnail)
-
-
-class _JobQueue:
-    """Thread-safe queue: display jobs first, then thumbnails in submission order."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._display: deque[_Job] = deque()
-        self._thumbs: deque[_Job] = deque()
-        self._running: _Job | None = None
-
-    def put(self, job: _Job) -> None:
-        with self._lock:
-            (self._display if job.purpose == DISPLAY else self._thumbs).append(job)
-
-    def drop_thumbnail(self, path: Path) -> None:
-        """A display job for `path` brings its thumbnail too; no need to decode it twice."""
-        with self._lock:
-            for job in [j for j in self._thumbs if j.path == path]:
-                job.cancelled.set()
-                self._thumbs.remove(job)
-
-    def pop(self) -> _Job | None:
-        with self._lock:
-            queue = self._display or self._thumbs
-            self._running = queue.popleft() if queue else None
-            return self._running
-
-    def done(self, job: _Job) -> None:
-        with self._lock:
-            if self._running is job:
-                self._running = None
-
-    def cancel(self, purpose: str | None = None) -> None:
-        with self._lock:
-            queues = [self._display, self._thumbs] if purpose is None else (
-                [self._display] if purpose == DISPLAY else [self._thumbs])
-            for queue in queues:
-                for job in queue:
-                    job.cancelled.set()
-                queue.clear()
-            if self._running is not None and purpose in (None, self._running.purpose):
-                self._running.cancelled.set()
-
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._display) + len(self._thumbs) + (self._running is not None)
 
 
 class ImageLoader(QObject):
@@ -159,25 +114,26 @@ class ImageLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
-        self._queue = _JobQueue()
+        self._queue = JobQueue()
         self._thread = QThread()
         self._thread.setObjectName("cxr-image-loader")
         self._worker = _Worker(self._queue)
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.drain)
         self._worker.finished.connect(self.loaded)
-        self._thread.start()
         self._closed = False
+        self._thread.start()
 
     def request(self, path: Path, purpose: str = DISPLAY) -> int:
-        """Queue a load; a display request supersedes any display request still waiting."""
+        """Queue a job; a display request supersedes any display request still waiting."""
         if self._closed:
             raise RuntimeError("loader is shut down")
+        path = Path(path)
         if purpose == DISPLAY:
             self._queue.cancel(DISPLAY)
-            self._queue.drop_thumbnail(Path(path))
+            self._queue.drop_thumbnail(path)
         request_id = next(self._ids)
-        self._queue.put(_Job(request_id, Path(path), purpose))
+        self._queue.put(Job(request_id, path, purpose))
         self._wake.emit()
         return request_id
 

@@ -16,9 +16,8 @@ from cxrviewer.io import Window
 from . import dialogs
 from .canvas import ImageCanvas
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
-from .file_discovery import expand_paths
 from .image_list import ImageList
-from .loader import DISPLAY, THUMBNAIL, ImageLoader, LoadResult
+from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
 from .recent_files import RecentFiles
 from .results_pane import ResultsPane
 from .shortcuts import SHORTCUTS
@@ -45,6 +44,7 @@ class MainWindow(QMainWindow):
         self._display_request = 0
         self._cache: OrderedDict[Path, LoadResult] = OrderedDict()
         self._presets: tuple[Window, ...] = ()
+        self._select_after_scan: set[int] = set()
 
         self.canvas = ImageCanvas(self)
         self.setCentralWidget(self.canvas)
@@ -154,25 +154,41 @@ class MainWindow(QMainWindow):
         self.canvas.cursorLeft.connect(self.status.clear_pixel)
 
     # ----- opening ----------------------------------------------------------
-    def open_paths(self, paths: Iterable[Path | str], remember: bool = True) -> list[Path]:
-        """Add files (and images found in folders) to the list and show the first new one."""
+    def open_paths(self, paths: Iterable[Path | str], remember: bool = True) -> None:
+        """Add files to the list and show the first; folders are walked in the loader thread."""
         given = [Path(p) for p in paths]
-        files = expand_paths(given)
-        if not files:
-            names = ", ".join(p.name or str(p) for p in given)
-            self.status.showMessage(f"No images found in {names}", 8000)
-            return []
         if remember:
             for path in given:
                 if path.exists():
                     self.recent.add(path)
+        folders = [p for p in given if p.is_dir()]
+        files = [p for p in given if not p.is_dir()]
+        if files:
+            self._add_files(files, select=True)
+        scans = {self.loader.request(folder, SCAN) for folder in folders}
+        # Show a folder's first image only if nothing else was opened with it.
+        self._select_after_scan = scans if not files else set()
+        if folders:
+            names = ", ".join(f.name or str(f) for f in folders)
+            self.status.showMessage(f"Looking for images in {names}…", 4000)
+
+    def _add_files(self, files: list[Path], select: bool) -> None:
         added = self.image_list.add_paths(files)
-        self.image_list.select_path(files[0])  # first, so its decode is not queued behind previews
+        if select:
+            self.image_list.select_path(files[0])  # first, so its decode is not queued behind previews
         for path in added:
             if path != self.image_list.current_path():
                 self.loader.request(path, THUMBNAIL)
         self.status.showMessage(f"{self.image_list.count()} image(s) in the list", 4000)
-        return files
+
+    def _on_scanned(self, result: LoadResult) -> None:
+        if not result.files:
+            self.status.showMessage(f"No images found in {result.path.name or result.path}", 8000)
+            return
+        select = result.request_id in self._select_after_scan
+        if select:
+            self._select_after_scan = set()
+        self._add_files(list(result.files), select=select)
 
     def choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), _FILE_FILTER)
@@ -247,6 +263,9 @@ class MainWindow(QMainWindow):
             self.status.showMessage("Last image." if delta > 0 else "First image.", 2000)
 
     def _on_loaded(self, result: LoadResult) -> None:
+        if result.purpose == SCAN:
+            self._on_scanned(result)
+            return
         if result.error is not None:
             self.image_list.mark_failed(result.path, result.error)
         elif result.thumbnail is not None:

@@ -50,14 +50,14 @@ def test_demo_png_and_jpeg_open_without_a_header(qtbot, window, demo_png, demo_j
 
 
 def test_folder_is_walked_recursively_and_skips_non_images(qtbot, window, study_folder):
-    files = window.open_paths([study_folder])
-    names = [p.name for p in window.image_list.paths()]
-    assert names == ["a_chest.dcm", "b_chest.png"]
-    wait_until_shown(qtbot, window, files[0])
+    window.open_paths([study_folder])
+    wait_until_shown(qtbot, window, study_folder / "a_chest.dcm")  # the walk ran in the loader thread
+    assert [p.name for p in window.image_list.paths()] == ["a_chest.dcm", "b_chest.png"]
 
 
 def test_thumbnails_replace_the_placeholder(qtbot, window, study_folder):
     window.open_paths([study_folder])
+    qtbot.waitUntil(lambda: window.image_list.count() == 2, timeout=LOAD_TIMEOUT_MS)
 
     def grey_levels_in_png_icon() -> int:
         icon = window.image_list.item(1).icon().pixmap(96, 96).toImage()
@@ -96,8 +96,8 @@ def test_dropping_files_on_the_image_opens_them(qtbot, window, chest_dx, demo_pn
 def test_dropping_a_folder_on_the_list_opens_its_images(qtbot, window, study_folder):
     mime = _urls([study_folder])
     assert _drag_and_drop(window.image_list.viewport(), mime) == (True, True)
-    assert [p.name for p in window.image_list.paths()] == ["a_chest.dcm", "b_chest.png"]
     wait_until_shown(qtbot, window, study_folder / "a_chest.dcm")
+    assert [p.name for p in window.image_list.paths()] == ["a_chest.dcm", "b_chest.png"]
 
 
 def test_dropping_text_is_refused(window):
@@ -131,8 +131,10 @@ def test_bad_file_is_reported_and_the_next_image_still_opens(qtbot, window, rand
 def test_missing_and_folder_only_inputs_are_explained(qtbot, window, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert window.open_paths([empty]) == []
-    assert "No images found in empty" in window.statusBar().currentMessage()
+    window.open_paths([empty])
+    qtbot.waitUntil(lambda: "No images found in empty" in window.statusBar().currentMessage(),
+                    timeout=LOAD_TIMEOUT_MS)
+    assert window.image_list.count() == 0
 
     missing = tmp_path / "gone.dcm"
     window.open_paths([missing])
@@ -167,3 +169,11 @@ def test_pixels_shown_are_the_loaded_pixels(qtbot, window, chest_dx):
     window.open_paths([chest_dx])
     wait_until_shown(qtbot, window, chest_dx)
     np.testing.assert_array_equal(window.canvas.base.image, window.canvas.image.pixels)
+
+
+def test_a_file_opened_with_a_folder_is_shown_first(qtbot, window, study_folder, demo_jpeg):
+    window.open_paths([study_folder, demo_jpeg])
+    wait_until_shown(qtbot, window, demo_jpeg)
+    qtbot.waitUntil(lambda: window.image_list.count() == 3, timeout=LOAD_TIMEOUT_MS)
+    wait_until_idle(qtbot, window)
+    assert window.canvas.image.path == demo_jpeg  # the scan result did not steal the view
