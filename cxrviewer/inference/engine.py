@@ -1,0 +1,185 @@
+"""InferenceEngine: one model directory -> results for images (torch, no Qt).
+
+The worker thread imports this module with importlib (so the window never
+imports torch); ``cxr predict`` uses it directly. One engine serves one thread.
+
+    engine = InferenceEngine.load(model_dir, device="auto")   # raises on a bad model
+    engine.info                                               # ModelInfo (device name, labels, ...)
+    result = engine.run(request)                              # InferenceResult, or None if cancelled
+    results = engine.run_many(requests_with_images)           # batched forward (CLI)
+
+With a CAM, probabilities, the OOD score and the map come from one forward
+pass (compute_cam returns logits and features); without one the forward runs
+under inference_mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cxrviewer.io import LoadedImage, load_image
+from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
+from cxrviewer.model.cam_methods import check_method
+from cxrviewer.model.config import CARD_FILE
+from cxrviewer.model.predictor import Prediction, Predictor
+from cxrviewer.model.preprocess import Preprocessed
+
+from .requests import DEFAULT_UNCERTAIN_BELOW, InferenceRequest, InferenceResult, ModelInfo
+
+log = logging.getLogger(__name__)
+
+Cancelled = Callable[[], bool]
+
+
+def _never() -> bool:
+    return False
+
+
+class InferenceEngine:
+    def __init__(self, predictor: Predictor, info: ModelInfo) -> None:
+        self.predictor = predictor
+        self.info = info
+        self._labels = tuple(predictor.labels)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> InferenceEngine:
+        """Raises ModelDirError (missing, malformed, tampered) or ValueError (unknown architecture)."""
+        start = time.perf_counter()
+        model_dir = Path(model_dir)
+        predictor = Predictor.from_dir(model_dir, device=device)
+        predictor.model.requires_grad_(False)  # CAM differentiates the activation, never the weights
+        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3)
+        log.info("model %s loaded on %s in %.0f ms", info.architecture, info.device_name, info.load_ms)
+        return cls(predictor, info)
+
+    def run(self, request: InferenceRequest, cancelled: Cancelled = _never) -> InferenceResult | None:
+        """Analyse one image; None when ``cancelled()`` turned true between steps."""
+        timings: dict[str, float] = {}
+        image = request.image
+        if image is None:
+            image, timings["load_ms"] = _timed(load_image, request.path)
+        if cancelled():
+            return None
+        results = self._analyse([request], [image], timings, cancelled)
+        return results[0] if results else None
+
+    def run_many(self, requests: Sequence[InferenceRequest], images: Sequence[LoadedImage]) -> list[InferenceResult]:
+        """One batched forward (and gradient pass when CAMs are asked for) for decoded images."""
+        if not requests:
+            return []
+        return self._analyse(list(requests), list(images), {}, _never)
+
+    def _analyse(self, requests, images, timings, cancelled) -> list[InferenceResult]:
+        method = requests[0].cam_method
+        want_cam = requests[0].cam
+        if any(r.cam != want_cam or r.cam_method != method for r in requests):
+            raise ValueError("a batch must use one CAM setting")
+        if want_cam:
+            check_method(method)
+        targets = [resolve_target(r.target, self._labels) for r in requests]
+        start = time.perf_counter()
+        prepared = [self.predictor.preprocess(image) for image in images]
+        timings["preprocess_ms"] = (time.perf_counter() - start) * 1e3 / len(images)
+        if cancelled():
+            return []
+        batch = torch.from_numpy(np.stack([p.array for p in prepared])).to(self.predictor.device)
+        if want_cam:
+            predictions, cams, step_ms = self._forward_with_cam(batch, targets, method, prepared)
+        else:
+            predictions, step_ms = self._forward_only(batch)
+            cams = [None] * len(requests)
+        if cancelled():
+            return []
+        timings.update({k: v / len(requests) for k, v in step_ms.items()})  # amortised over the batch
+        timings["total_ms"] = sum(timings.values())
+        return [self._result(r, p, c, timings) for r, p, c in zip(requests, predictions, cams)]
+
+    def _forward_with_cam(self, batch, targets, method, prepared):
+        model, config = self.predictor.model, self.predictor.config
+        explained = compute_cam(model, batch, config.cam_target_layer, method, _targets(targets))
+        predictions = self._predictions(explained.logits, explained.features)
+        start = time.perf_counter()
+        cams = [cam_result(explained, i, method, self._labels, p.geometry) for i, p in enumerate(prepared)]
+        timings = dict(explained.timings)
+        timings["cam_ms"] += (time.perf_counter() - start) * 1e3  # mapping back to full resolution
+        return predictions, cams, timings
+
+    def _forward_only(self, batch: torch.Tensor) -> tuple[list[Prediction], dict[str, float]]:
+        start = time.perf_counter()
+        predictions = self.predictor.predict_arrays(batch.cpu().numpy())
+        return predictions, {"forward_ms": (time.perf_counter() - start) * 1e3, "cam_ms": 0.0}
+
+    @torch.inference_mode()
+    def _predictions(self, logits: torch.Tensor, features: torch.Tensor) -> list[Prediction]:
+        """Calibrated probabilities and OOD from the CAM pass, exactly as Predictor.predict_arrays."""
+        probabilities = torch.softmax(logits.float() / self.predictor.config.temperature, dim=1).cpu().numpy()
+        scores = self.predictor.ood.score(features).cpu().numpy()
+        # TODO(training): use a public Predictor.predictions_from_outputs once it exists.
+        return [self.predictor._prediction(p, s) for p, s in zip(probabilities, scores)]
+
+    def _result(self, request, prediction: Prediction, cam, timings) -> InferenceResult:
+        return InferenceResult(
+            request_id=request.request_id,
+            path=request.path,
+            probabilities=prediction.probabilities,
+            label=prediction.label,
+            confidence=prediction.confidence,
+            uncertain=prediction.confidence < self.info.uncertain_below,
+            ood_score=prediction.ood_score,
+            ood_flag=prediction.ood_flag,
+            cam=None if cam is None else cam.full_map,
+            cam_method=None if cam is None else cam.method,
+            cam_label=None if cam is None else cam.label,
+            timings=timings,
+            batch_id=request.batch_id,
+        )
+
+    def preprocess(self, image: LoadedImage) -> Preprocessed:
+        return self.predictor.preprocess(image)
+
+
+def _targets(targets: list[int | None]) -> list[int] | None:
+    if all(t is None for t in targets):
+        return None
+    if any(t is None for t in targets):
+        raise ValueError("a batch must give a class for every image or for none")
+    return [int(t) for t in targets]
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    value = fn(*args)
+    return value, (time.perf_counter() - start) * 1e3
+
+
+def _model_info(predictor: Predictor, model_dir: Path, load_ms: float) -> ModelInfo:
+    config = predictor.config
+    card = model_dir / CARD_FILE
+    return ModelInfo(
+        model_dir=model_dir,
+        architecture=config.architecture,
+        labels=tuple(config.labels),
+        input_size=config.input_size,
+        cam_target_layer=config.cam_target_layer,
+        device=predictor.device.type,
+        device_name=device_name(predictor.device),
+        uncertain_below=float(getattr(config, "uncertain_below", None) or DEFAULT_UNCERTAIN_BELOW),
+        ood_threshold=float(config.ood.threshold),
+        load_ms=load_ms,
+        card=card.read_text(encoding="utf-8") if card.is_file() else "",
+    )
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads)"
