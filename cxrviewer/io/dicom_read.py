@@ -60,11 +60,30 @@ def _dcmread(path: Path) -> Dataset:
         raise NotAnImageError(f"{path.name}: not a valid DICOM file ({exc})") from exc
     except (EOFError, struct.error) as exc:
         raise TruncatedImageError(f"{path.name}: DICOM file ends in the middle of its header") from exc
-    except (ValueError, KeyError, TypeError, OverflowError, MemoryError) as exc:
-        raise CorruptImageError(f"{path.name}: DICOM header is damaged and cannot be read") from exc
-    if not any(int(tag) > 0x0002FFFF for tag in ds.keys()):
-        raise NotAnImageError(f"{path.name}: DICOM file holds no data set")
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, MemoryError) as exc:
+        # pydicom reports a tag cut in half as OSError; the file itself was readable.
+        raise CorruptImageError(
+            f"{path.name}: DICOM header is damaged or cut short and cannot be read"
+        ) from exc
+    if not _has_data_set(ds):
+        raise TruncatedImageError(f"{path.name}: {_what_was_cut(path)}")
     return ds
+
+
+def _has_data_set(ds: Dataset) -> bool:
+    return any(int(tag) > 0x0002FFFF for tag in ds.keys())
+
+
+def _what_was_cut(path: Path) -> str:
+    """pydicom returns an empty data set when compressed pixel data runs into the end
+    of the file; reading again without the pixels tells a cut image from a cut header."""
+    try:
+        header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001 - only refining the message
+        header = None
+    if header is not None and "Rows" in header:
+        return "DICOM pixel data is cut short (file truncated?)"
+    return "DICOM file is cut short (truncated) before its data set"
 
 
 def _dcmread_bare(path: Path) -> Dataset:
@@ -117,6 +136,9 @@ def _is_encapsulated(elem) -> bool:
 def check_image_header(ds: Dataset, path: Path) -> None:
     """Refuse data sets without an image, with a broken image header, or too large."""
     if _pixel_element(ds) is None:
+        if _expects_pixels(ds) or _unparsed_tail(ds, path):
+            # pydicom stops quietly where a cut file ends.
+            raise TruncatedImageError(f"{path.name}: DICOM file ends before its pixel data")
         sop_class = ds.get("SOPClassUID")
         what = f" (SOP class: {sop_class.name})" if sop_class else ""
         raise NoPixelDataError(f"{path.name}: DICOM file has no pixel data{what}")
@@ -127,6 +149,27 @@ def check_image_header(ds: Dataset, path: Path) -> None:
     samples = _int_attr(ds, "SamplesPerPixel") or 1
     if samples not in (1, 3):
         raise CorruptImageError(f"{path.name}: unsupported Samples per Pixel value {samples}")
+
+
+def _expects_pixels(ds: Dataset) -> bool:
+    """An image header or an image SOP class: the pixel data should have followed."""
+    if "Rows" in ds and "Columns" in ds:
+        return True
+    sop_class = ds.get("SOPClassUID")
+    return bool(sop_class) and "Image Storage" in str(sop_class.name)
+
+
+def _unparsed_tail(ds: Dataset, path: Path) -> bool:
+    """True if bytes follow the last element pydicom read: it gave up on an element
+    cut in half. A complete file's last element ends exactly at the end of the file."""
+    last = ds.get_item(max(ds.keys()), keep_deferred=True) if len(ds) else None
+    value_tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
+    if value_tell is None or length is None or length == 0xFFFFFFFF:
+        return False
+    try:
+        return value_tell + length < path.stat().st_size
+    except OSError:
+        return False
 
 
 def _int_attr(ds: Dataset, keyword: str) -> int:

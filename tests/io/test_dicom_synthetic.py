@@ -7,7 +7,7 @@ import pytest
 import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
-from pydicom.uid import MPEG2MPML
+from pydicom.uid import MPEG2MPML, BasicTextSRStorage
 from pydicom.dataset import Dataset
 
 from cxrviewer.imaging.windowing import apply_window
@@ -147,9 +147,17 @@ def test_file_without_preamble_and_file_meta_is_recognised_by_content(tmp_path):
 
 
 def test_dicom_without_pixel_data_says_so(make_dicom):
-    path = make_dicom(None, name="report.dcm")
-    with pytest.raises(NoPixelDataError, match="report.dcm: DICOM file has no pixel data"):
+    path = make_dicom(None, name="report.dcm", SOPClassUID=BasicTextSRStorage, Modality="SR")
+    with pytest.raises(NoPixelDataError, match="report.dcm: DICOM file has no pixel data .*SR"):
         load_image(path)
+
+
+def test_image_header_cut_before_the_pixels_is_truncated_not_pixelless(make_dicom, tmp_path):
+    data = make_dicom(RAMP12).read_bytes()
+    cut = tmp_path / "cut_header.dcm"
+    cut.write_bytes(data[: data.index(b"\xe0\x7f\x10\x00")])  # up to the Pixel Data tag
+    with pytest.raises(TruncatedImageError, match="cut_header.dcm: DICOM file ends before its pixel data"):
+        load_image(cut)
 
 
 def test_short_pixel_data_is_reported_truncated(make_dicom, tmp_path):

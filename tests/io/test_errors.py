@@ -18,6 +18,7 @@ from cxrviewer.io import (
     ImageLoadError,
     ImageTooLargeError,
     NotAnImageError,
+    TruncatedImageError,
     UnreadableFileError,
     load_image,
 )
@@ -159,10 +160,12 @@ def test_damaged_files_raise_only_image_load_errors(tmp_path, make_dicom, source
             assert str(exc).startswith("damaged."), str(exc)
 
 
-@pytest.mark.parametrize("cut", [0.02, 0.5, 0.97])
-def test_cut_compressed_real_dicom_is_an_image_load_error(dicom_dir, tmp_path, cut):
-    data = (dicom_dir / "hip_cr_rle.dcm").read_bytes()
-    path: Path = tmp_path / "cut_rle.dcm"
-    path.write_bytes(data[: int(len(data) * cut)])
-    with pytest.raises(ImageLoadError, match="cut_rle.dcm"):
+@pytest.mark.parametrize("name", ["hip_cr_rle.dcm", "hip_cr_jpeg_lossless.dcm",
+                                  "hip_cr_jpegls_lossless.dcm", "chest_cr_mono1_j2k_lossy.dcm"])
+@pytest.mark.parametrize("keep", [0.02, 0.5, 0.97])
+def test_cut_compressed_real_dicom_is_truncated(dicom_dir, tmp_path, name, keep):
+    data = (dicom_dir / name).read_bytes()
+    path: Path = tmp_path / f"cut_{name}"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(TruncatedImageError, match=f"cut_{name}: DICOM pixel data is cut short"):
         load_image(path)
