@@ -32,7 +32,8 @@ _EXTRA_PLUGIN_NOTES = {
         "not shipped with cxrviewer; convert the file (e.g. with dcmdjpeg) to read it"
     ),
 }
-# Decoding plugins in the order we trust them. GDCM aborts the whole process (an
+# Decoding plugins in the order we trust them (pylibjpeg-rle is 3x faster than
+# pydicom's own RLE decoder). GDCM aborts the whole process (an
 # uncaught C++ exception) on some damaged JPEG 2000 streams, so it only sees a
 # syntax when no other installed plugin can decode it. Plugins not listed for a
 # syntax are not tried while a listed one is installed.
@@ -42,7 +43,7 @@ _PLUGIN_PREFERENCE: dict[str, tuple[str, ...]] = {
     HTJ2K: ("pylibjpeg",),
     HTJ2KLossless: ("pylibjpeg",),
     HTJ2KLosslessRPCL: ("pylibjpeg",),
-    RLELossless: ("pydicom", "pylibjpeg"),
+    RLELossless: ("pylibjpeg", "pydicom"),
     JPEGBaseline8Bit: ("pillow", "pylibjpeg", "gdcm"),
 }
 _GENERIC_NOTE = "install a pydicom pixel-data plugin that handles it"

@@ -65,8 +65,11 @@ def modality_values(ds: Dataset, frame: np.ndarray) -> tuple[np.ndarray, tuple[f
     """Apply the Modality LUT (sequence or rescale) and return the values as float32
     together with the range the Modality LUT can produce for this file."""
     try:
-        with quiet_warnings():
-            values = apply_modality_lut(frame, ds)
+        if _has_modality_lut_sequence(ds):
+            with quiet_warnings():
+                values = apply_modality_lut(frame, ds)
+        else:
+            values = _rescaled(ds, frame)
         value_range = _modality_range(ds, frame)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         # A broken rescale or LUT must not hide the image: show the stored values.
@@ -76,8 +79,30 @@ def modality_values(ds: Dataset, frame: np.ndarray) -> tuple[np.ndarray, tuple[f
     return np.asarray(values, dtype=np.float32), value_range
 
 
+def _has_modality_lut_sequence(ds: Dataset) -> bool:
+    return "ModalityLUTSequence" in ds and len(ds.ModalityLUTSequence) > 0
+
+
+def _rescale(ds: Dataset) -> tuple[float, float]:
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    return slope, intercept
+
+
+def _rescaled(ds: Dataset, frame: np.ndarray) -> np.ndarray:
+    """Rescale Slope/Intercept in float32 in place (pydicom's float64 doubles the peak
+    memory of a large image)."""
+    slope, intercept = _rescale(ds)
+    values = frame.astype(np.float32)
+    if slope != 1:
+        values *= np.float32(slope)
+    if intercept != 0:
+        values += np.float32(intercept)
+    return values
+
+
 def _modality_range(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
-    if "ModalityLUTSequence" in ds and len(ds.ModalityLUTSequence):
+    if _has_modality_lut_sequence(ds):
         lut = ds.ModalityLUTSequence[0]
         identity = np.arange(int(lut.LUTDescriptor[0] or 65536), dtype=np.float64)
         identity += int(lut.LUTDescriptor[1])
@@ -85,8 +110,7 @@ def _modality_range(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
             out = apply_modality_lut(identity.astype(np.int64), ds)
         return float(np.min(out)), float(np.max(out))
     low, high = _stored_range(ds, frame)
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    slope, intercept = _rescale(ds)
     ends = sorted((low * slope + intercept, high * slope + intercept))
     return ends[0], ends[1]
 

@@ -194,3 +194,15 @@ def test_video_transfer_syntax_is_an_unsupported_codec(make_dicom):
     ds.save_as(path, enforce_file_format=True)
     with pytest.raises(UnsupportedCodecError, match="mpeg.dcm: .*MPEG2"):
         load_image(path)
+
+
+def test_bits_above_bits_stored_are_ignored(make_dicom):
+    """Old modalities put overlays in the unused high bits; they are not pixel values."""
+    values = np.array([[5, 4095]], dtype=np.uint16)
+    image = load_image(make_dicom(values | 0x8000, BitsStored=12, HighBit=11))
+    np.testing.assert_array_equal(image.pixels, values)
+
+
+def test_fractional_rescale_slope(make_dicom):
+    image = load_image(make_dicom(RAMP12, RescaleSlope="0.5", RescaleIntercept="-10.25"))
+    np.testing.assert_allclose(image.pixels, RAMP12 * 0.5 - 10.25)
