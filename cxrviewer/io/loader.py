@@ -56,6 +56,9 @@ def load_image(path: str | Path) -> LoadedImage:
 def _read_head(path: Path) -> bytes:
     """The first bytes, with missing, folder, permission and empty files reported as such."""
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # A FIFO or device would block or never end: never open one.
+            raise UnreadableFileError(f"{path.name}: not a regular file (a pipe or device?)")
         head = read_head(path)
     except FileNotFoundError as exc:
         raise UnreadableFileError(f"{path.name}: file not found") from exc

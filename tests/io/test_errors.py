@@ -169,3 +169,10 @@ def test_cut_compressed_real_dicom_is_truncated(dicom_dir, tmp_path, name, keep)
     path.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(TruncatedImageError, match=f"cut_{name}: DICOM pixel data is cut short"):
         load_image(path)
+
+
+def test_named_pipe_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.dcm"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableFileError, match="pipe.dcm: not a regular file"):
+        load_image(fifo)
