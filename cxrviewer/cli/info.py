@@ -63,7 +63,10 @@ def describe(path: Path) -> dict:
 
 
 def _kind_or_none(path: Path) -> str | None:
+    """The format of a file that failed to load, when its first bytes tell."""
     try:
+        if not path.is_file():  # never open a pipe or device
+            return None
         return sniff_kind(read_head(path))
     except OSError:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,11 @@ def test_entry_point_exit_codes(dicom_dir, tmp_path):
     assert _run("info", str(tmp_path / "missing.dcm")).returncode == 1
     usage = _run("info")
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_named_pipe_fails_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert main(["info", "--json", str(fifo)]) == 1
+    (record,) = _json_lines(capsys.readouterr().out)
+    assert record["ok"] is False and record["kind"] is None
