@@ -206,3 +206,12 @@ def test_bits_above_bits_stored_are_ignored(make_dicom):
 def test_fractional_rescale_slope(make_dicom):
     image = load_image(make_dicom(RAMP12, RescaleSlope="0.5", RescaleIntercept="-10.25"))
     np.testing.assert_allclose(image.pixels, RAMP12 * 0.5 - 10.25)
+
+
+@pytest.mark.parametrize("variant", ["MR_small_bigendian.dcm", "MR_small_implicit.dcm",
+                                     "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
+                                     "MR_small_jpeg_ls_lossless.dcm"])
+def test_signed_16bit_image_identical_across_encodings(variant):
+    """pydicom ships one signed 16-bit MR slice in several byte orders and codecs."""
+    reference = load_image(get_testdata_file("MR_small.dcm"))
+    np.testing.assert_array_equal(load_image(get_testdata_file(variant)).pixels, reference.pixels)
