@@ -9,19 +9,19 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder, pixel_array
 from pydicom.uid import (
-    UID,
     HTJ2K,
+    JPEG2000,
+    UID,
     HTJ2KLossless,
     HTJ2KLosslessRPCL,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
     RLELossless,
 )
 
-from .quiet import quiet_warnings
 from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError
+from .quiet import quiet_warnings
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut
 
-from .quiet import quiet_warnings
 from .errors import CorruptImageError
+from .quiet import quiet_warnings
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,8 @@ def _center_width_windows(ds: Dataset) -> list[Window]:
         return []
     names = [str(n).strip() for n in _as_list(ds.get("WindowCenterWidthExplanation"))]
     windows = []
-    for i, (center, width) in enumerate(zip(centers, widths)):
+    # Files with more centers than widths exist; pair what pairs.
+    for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
         if not (np.isfinite(center) and np.isfinite(width)) or width <= 0:
             continue
         name = names[i] if i < len(names) and names[i] else _default_name(i, len(centers))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import pydicom
+import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import MPEG2MPML, BasicTextSRStorage
-from pydicom.dataset import Dataset
 
 from cxrviewer.imaging.windowing import apply_window
 from cxrviewer.io import (
@@ -109,7 +109,7 @@ def test_missing_window_gives_percentile_default_not_min_max(make_dicom):
     pixels[::2] = np.arange(64, dtype=np.uint16) * 4 + 1000
     pixels[0, 0], pixels[0, 1] = 0, 4095  # a dead and a hot pixel
     image = load_image(make_dicom(pixels))
-    assert 0 < image.window.low and image.window.high < 4095
+    assert image.window.low > 0 and image.window.high < 4095
     assert image.window.low <= 300 and image.window.high >= 1200
 
 
