@@ -62,11 +62,15 @@ def _compute_view(path, model, dataset, view, frozen_stages, device, dist_info, 
     loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, num_workers=workers,
                         persistent_workers=False)
     model.eval()
+    # channels_last makes the depthwise convolutions ~1.5x faster on CPU (oneDNN).
+    model.to(memory_format=torch.channels_last)
     with torch.inference_mode():
         bar = tqdm(loader, desc=f"cache view {view}", disable=not dist_info.is_main, mininterval=5.0)
         for inputs, _, indices in bar:
-            maps = model.forward_stages(inputs.to(device), 0, frozen_stages)
+            inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
+            maps = model.forward_stages(inputs, 0, frozen_stages).contiguous()
             out[indices.numpy()] = maps.float().cpu().numpy().astype(np.float16)
+    model.to(memory_format=torch.contiguous_format)
     out.flush()
     del out
     barrier(dist_info)

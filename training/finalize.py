@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,7 @@ def probe_ood(predictor: Predictor, folder: Path) -> list[dict[str, Any]]:
 
 def training_record(session, state: dict[str, Any]) -> dict[str, Any]:
     return {
-        "command": command_line(),
+        "command": command_line(session.args),
         "git_commit": git_commit(),
         "data": Path(session.data.description).name,
         "manifest_sha256": session.data.manifest_sha256,
@@ -118,11 +117,24 @@ def training_record(session, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def command_line() -> str:
-    argv = list(sys.argv)
-    program = Path(argv[0]).name
-    head = ["python", "-m", "training.train"] if program == "train.py" else [program]
-    return shlex.join(head + argv[1:])
+def command_line(args) -> str:
+    """The `cxr train` command that reproduces this run: every option that differs from its default.
+
+    Rebuilt from the parsed arguments rather than sys.argv, so it is right however
+    the run was started (cxr, python -m training.train, torchrun, a test).
+    """
+    from .train import get_args_parser
+
+    words = ["cxr", "train"]
+    for action in get_args_parser(add_help=False)._actions:
+        if not action.option_strings or not hasattr(args, action.dest):
+            continue
+        value = getattr(args, action.dest)
+        if value == action.default:
+            continue
+        flag = max(action.option_strings, key=len)
+        words += [flag] if action.nargs == 0 else [flag, str(value)]
+    return shlex.join(words)
 
 
 def git_commit() -> str:

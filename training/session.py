@@ -123,14 +123,16 @@ class TrainingSession:
         return result
 
     def train_loader(self) -> DataLoader:
+        # Reseeded every epoch (see _epochs): the order of epoch k never depends on
+        # earlier epochs, so a resumed run draws exactly what an uninterrupted one would.
+        self.shuffle_generator = torch.Generator().manual_seed(self.opt["seed"])
         sampler = None
         if self.dist.enabled:
             sampler = DistributedSampler(self.train_set, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.opt["seed"])
         elif self.args.balanced_sampler:
             weights = sample_weights(self.label_ids("train"), len(self.labels))
-            generator = torch.Generator().manual_seed(self.opt["seed"])
-            sampler = WeightedRandomSampler(weights, len(weights), replacement=True, generator=generator)
-        generator = torch.Generator().manual_seed(self.opt["seed"])
+            sampler = WeightedRandomSampler(weights, len(weights), replacement=True, generator=self.shuffle_generator)
+        generator = self.shuffle_generator
         return DataLoader(
             self.train_set, batch_size=self.opt["batch_size"], shuffle=sampler is None, sampler=sampler,
             num_workers=self._workers(), generator=generator, drop_last=len(self.train_set) > self.opt["batch_size"],
@@ -211,6 +213,10 @@ class TrainingSession:
             if writer is not None:
                 writer.close()
         barrier(self.dist)
+        stop = self.args.stop_after_epoch
+        if stop is not None and state["epoch"] >= stop and state["epoch"] < self.opt["epochs"]:
+            log.info("stopped after epoch %d as asked; continue with --resume", state["epoch"])
+            return
         if self.dist.is_main:
             best = load_checkpoint(self.out / BEST_NAME)
             model.load_state_dict(best["model"])
@@ -252,6 +258,7 @@ class TrainingSession:
             if state["bad_epochs"] >= self.opt["patience"]:
                 break
             self.train_set.set_epoch(epoch)
+            self.shuffle_generator.manual_seed(self.opt["seed"] * 1000 + epoch)
             if isinstance(loader.sampler, DistributedSampler):
                 loader.sampler.set_epoch(epoch)
             started = time.monotonic()
@@ -271,6 +278,8 @@ class TrainingSession:
             if self.dist.is_main:
                 self._save(model, optimizer, per_step, plateau, scaler, state, epoch, val_metrics)
             barrier(self.dist)
+            if self.args.stop_after_epoch is not None and epoch >= self.args.stop_after_epoch:
+                break
             if state["bad_epochs"] >= self.opt["patience"]:
                 log.info("early stopping: val macro-F1 has not improved for %d epochs", state["bad_epochs"])
                 break

@@ -73,6 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--deterministic", action="store_true", help="deterministic kernels (slower on GPU)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--stop-after-epoch", type=int, default=None,
+                        help="stop after this epoch, checkpoint kept, no export (time-sliced jobs; continue with --resume)")
     parser.add_argument("--report-test", action="store_true", help="evaluate the exported model on the test split for the card")
     parser.add_argument("--ood-probe", type=Path, default=None, help="folder of non-chest images the card should show as flagged")
     parser.add_argument("--skip-image-check", action="store_true", help="do not decode every image before training")

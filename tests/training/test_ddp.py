@@ -1,0 +1,30 @@
+"""The same command under torchrun with two gloo (CPU) processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from cxrviewer.model.predictor import Predictor
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.synthetic import make_dataset
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    data = make_dataset(tmp_path / "data", per_class=12, size=40, with_split=True)
+    out = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "training.train", "--data", str(data), "--out", str(out), "--preset", "tiny",
+        "--img-size", "32", "--epochs", "2", "--no-progress", "--device", "cpu",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
+    assert checkpoint["epoch"] == 2
+    assert len(checkpoint["history"]) == 2
+    Predictor.from_dir(out / "model", device="cpu")
+    log = (out / "train.log").read_text()
+    assert log.count("epoch 2:") == 1  # only rank 0 logs

@@ -1,0 +1,99 @@
+"""Model directories: round trip through the Predictor, and refusing anything tampered."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from cxrviewer.io import load_image
+from cxrviewer.model.architectures import build_model
+from cxrviewer.model.config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
+from cxrviewer.model.errors import ModelDirError, ModelFileMissingError, ModelFormatError, ModelIntegrityError
+from cxrviewer.model.export import create_random_model_dir
+from cxrviewer.model.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return create_random_model_dir(tmp_path_factory.mktemp("m") / "model", input_size=96, labels=("a", "b", "c"))
+
+
+def test_round_trip_matches_the_model(model_dir, cxr3_dir):
+    predictor = Predictor.from_dir(model_dir, device="cpu")
+    assert predictor.labels == ("a", "b", "c") and predictor.device.type == "cpu"
+    assert predictor.config.input_size == 96
+    predictor.model.get_submodule(predictor.config.cam_target_layer)
+    image = load_image(next((cxr3_dir / "images").rglob("*.jpg")))
+    [prediction] = predictor.predict([image])
+    assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert prediction.label == max(prediction.probabilities, key=prediction.probabilities.get)
+    assert prediction.confidence == prediction.probabilities[prediction.label]
+    # The same weights rebuilt by hand give the same calibrated probabilities.
+    reference = build_model(predictor.config.architecture, 3).eval()
+    reference.load_state_dict(predictor.model.state_dict())
+    batch = predictor.preprocess(image).array[None]
+    with torch.no_grad():
+        logits = reference(torch.from_numpy(batch))
+    expected = torch.softmax(logits / predictor.config.temperature, 1)[0].numpy()
+    np.testing.assert_allclose([prediction.probabilities[k] for k in "abc"], expected, rtol=1e-4, atol=1e-6)
+    assert np.isfinite(prediction.ood_score)
+    assert prediction.ood_flag == (prediction.ood_score > predictor.config.ood.threshold)
+
+
+def test_predict_arrays_checks_the_shape(model_dir):
+    predictor = Predictor.from_dir(model_dir, device="cpu")
+    with pytest.raises(ValueError, match=r"\(N, 1, 96, 96\)"):
+        predictor.predict_arrays(np.zeros((2, 1, 64, 64), np.float32))
+
+
+def test_ood_arrays_live_in_safetensors_not_json(model_dir):
+    config = json.loads((model_dir / CONFIG_FILE).read_text())
+    assert config["ood"]["tensors"] == ["ood.class_means", "ood.precision"]
+    assert len((model_dir / CONFIG_FILE).read_text()) < 20_000
+    assert config["format_version"] == 1 and config["labels"] == ["a", "b", "c"]
+
+
+@pytest.fixture()
+def copy(model_dir, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(model_dir, target)
+    return target
+
+
+def test_tampered_weights_are_refused(copy):
+    data = bytearray((copy / WEIGHTS_FILE).read_bytes())
+    data[-10] ^= 0xFF
+    (copy / WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        Predictor.from_dir(copy, device="cpu")
+
+
+def test_edited_card_is_refused(copy):
+    (copy / CARD_FILE).write_text("# my better model\n")
+    with pytest.raises(ModelIntegrityError):
+        Predictor.from_dir(copy, device="cpu")
+
+
+def test_wrong_format_version_is_refused(copy):
+    config = json.loads((copy / CONFIG_FILE).read_text())
+    config["format_version"] = 99
+    (copy / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="format version 99"):
+        Predictor.from_dir(copy, device="cpu")
+
+
+@pytest.mark.parametrize("name", [WEIGHTS_FILE, CONFIG_FILE, CARD_FILE])
+def test_missing_file_is_refused(copy, name):
+    (copy / name).unlink()
+    with pytest.raises(ModelFileMissingError, match=name):
+        Predictor.from_dir(copy, device="cpu")
+
+
+def test_garbage_json_is_a_model_dir_error(copy):
+    (copy / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ModelDirError, match="not valid JSON"):
+        Predictor.from_dir(copy, device="cpu")
