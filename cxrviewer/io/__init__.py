@@ -1,4 +1,17 @@
-"""Image I/O: files to LoadedImage. Imports no Qt and no torch."""
+"""Image I/O: files to LoadedImage. Imports no Qt and no torch.
+
+- ``load_image(path) -> LoadedImage``: DICOM (recognised by content), PNG or JPEG,
+  first frame, display-ready float32 (Modality LUT applied, MONOCHROME1 resolved),
+  the file's windows as presets. Raises only ImageLoadError subclasses, whose
+  ``str()`` names the file and the problem for people:
+  UnreadableFileError, EmptyFileError, NotAnImageError, TruncatedImageError,
+  CorruptImageError, NoPixelDataError, UnsupportedCodecError, ImageTooLargeError.
+- ``iter_image_files(paths)``: files as given, folders walked recursively in
+  natural order, hidden entries skipped, DICOM without extension found by content.
+- ``display_basics(image)``: patient/study fields for the viewer's corner overlay.
+
+``LoadedImage.metadata`` and ``display_basics`` hold patient data: show, never log.
+"""
 
 from .display_basics import display_basics
 from .errors import (

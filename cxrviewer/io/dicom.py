@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .autowindow import auto_window
+from .autowindow import auto_window, full_range_window
 from .dicom_codecs import decode_first_frame
 from .dicom_meta import flat_metadata
 from .dicom_pixels import (
@@ -32,7 +32,7 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
     ds = read_dataset(path, bare=bare)
     frame = decode_first_frame(ds, path)
     pixels, windows = _display_values(ds, frame, path)
-    default = windows[0] if windows else auto_window(pixels)
+    default = windows[0] if windows else _unstored_default(ds, frame, pixels)
     return LoadedImage(
         path=path,
         kind="dicom",
@@ -63,6 +63,15 @@ def _display_values(ds: Dataset, frame: np.ndarray, path: Path) -> tuple[np.ndar
         values = mirror(values, value_range)
         windows = [mirror_window(w, value_range) for w in windows]
     return _checked(values, path), windows
+
+
+def _unstored_default(ds: Dataset, frame: np.ndarray, pixels: np.ndarray) -> Window:
+    """8-bit RGB/YBR (screenshots, photos) is display-ready like a PNG: show it as
+    stored. Grey data without a window gets a robust automatic one."""
+    # Palette frames hold indices; their colours may be 16-bit, so they take the auto path.
+    if frame.ndim == 3 and frame.dtype == np.uint8:
+        return full_range_window(0.0, 255.0)
+    return auto_window(pixels)
 
 
 def _checked(values: np.ndarray, path: Path) -> np.ndarray:

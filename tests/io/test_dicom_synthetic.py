@@ -126,6 +126,7 @@ def test_rgb_dicom_is_shown_as_luma(make_dicom):
     np.testing.assert_allclose(image.pixels[0], [0.299 * 255, 0.587 * 255, 0.114 * 255], atol=0.01)
     np.testing.assert_allclose(image.pixels[1], 200, atol=0.01)
     assert image.photometric == "RGB"
+    assert (image.window.low, image.window.high) == (0, 255)  # 8-bit colour: as stored
 
 
 @pytest.mark.parametrize("name", ["examples_ybr_color.dcm", "examples_palette.dcm"])
