@@ -1,0 +1,78 @@
+"""Inference fixtures: small random model directories, real chest images, a QThread leak guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThread
+
+from cxrviewer.io import LoadedImage, load_image
+from cxrviewer.model.export import create_random_model_dir
+
+CHEST_PNG = "covid_hannover_4d98e1de.png"
+CHEST_DCM = "chest_dx_nih.dcm"
+DENTAL_DCM = "dental_cr_mono1_jpeg_lossless_modality_lut.dcm"
+SIGNAL_TIMEOUT_MS = 60_000  # generous: the CPU is shared with training jobs
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory) -> Path:
+    return create_random_model_dir(tmp_path_factory.mktemp("models") / "random", seed=0)
+
+
+@pytest.fixture(scope="session")
+def two_label_model_dir(tmp_path_factory) -> Path:
+    return create_random_model_dir(tmp_path_factory.mktemp("models") / "two", labels=("clear", "opacity"), seed=1)
+
+
+@pytest.fixture(scope="session")
+def chest_image(samples_dir: Path) -> LoadedImage:
+    return load_image(samples_dir / CHEST_PNG)
+
+
+@pytest.fixture(scope="session")
+def chest_dicom(samples_dir: Path) -> LoadedImage:
+    return load_image(samples_dir / CHEST_DCM)
+
+
+@pytest.fixture(scope="session")
+def cxr3_paths(cxr3_dir: Path) -> list[Path]:
+    """Twelve real chest X-rays from the test split, in a fixed order."""
+    lines = (cxr3_dir / "labels.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    path_col, split_col = header.index("path"), header.index("split")
+    rows = [line.split(",") for line in lines[1:]]
+    return [cxr3_dir / r[path_col] for r in rows if r[split_col] == "test"][:12]
+
+
+@pytest.fixture
+def corrupt_file(tmp_path: Path, samples_dir: Path) -> Path:
+    """A real PNG cut in half: a file the loader must reject."""
+    data = (samples_dir / CHEST_PNG).read_bytes()
+    path = tmp_path / "truncated.png"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_qthreads(monkeypatch):
+    """Fail a test that leaves a QThread running (the root conftest only sees Python threads)."""
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def recording_start(self, *args):
+        started.append(self)
+        return original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = [t.objectName() or repr(t) for t in started if _still_running(t)]
+    assert not running, f"test left QThreads running: {running}"
+
+
+def _still_running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ object is gone, so the thread is too
+        return False
