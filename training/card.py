@@ -80,7 +80,8 @@ def _training_section(session, training: dict[str, Any]) -> str:
         f"- Frozen stages {opt['freeze_stages']}, cached features {opt['cache_features']} "
         f"({opt['cache_views']} views), AdamW lr {opt['lr']}, weight decay {opt['weight_decay']}, "
         f"{opt['schedule']} schedule, batch {opt['batch_size']}, class-weighted loss {training['class_weights']}, "
-        f"balanced sampler {training['balanced_sampler']}.",
+        f"balanced sampler {training['balanced_sampler']}, per-group reweighting by "
+        f"`{opt.get('reweight_by') or 'none'}`.",
         f"- Best epoch {training['best_epoch']} of {training['epochs_run']} run (early stopping on val macro-F1).",
     ]
     return "\n".join(lines)

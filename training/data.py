@@ -192,3 +192,18 @@ def sample_weights(label_ids: Sequence[int], num_classes: int) -> np.ndarray:
     """Per-sample weights for a balanced sampler (each class drawn equally often)."""
     ids = np.asarray(label_ids, dtype=np.int64)
     return class_weights(ids, num_classes)[ids].astype(np.float64)
+
+
+def group_balance_weights(samples: Sequence[Sample], column: str) -> np.ndarray:
+    """Per-sample weights giving each (label, column value) cell the same total weight within its label.
+
+    Mean weight per label stays 1, so class balance is left to the class weights.
+    """
+    values = [s.extras.get(column, "") for s in samples]
+    if not any(values):
+        raise DataError(f"--reweight-by {column}: the data has no {column!r} column (or it is empty)")
+    cells = Counter(zip((s.label for s in samples), values))
+    per_label = Counter(s.label for s in samples)
+    cells_per_label = Counter(label for label, _ in cells)
+    weights = [per_label[s.label] / (cells_per_label[s.label] * cells[(s.label, v)]) for s, v in zip(samples, values)]
+    return np.asarray(weights, dtype=np.float32)

@@ -44,8 +44,12 @@ def train_one_epoch(
     scaler: torch.amp.GradScaler | None = None,
     clip_grad_norm: float = 0.0,
     show_progress: bool = True,
+    sample_weights: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader``. ``start_stage``>0: inputs are cached feature maps.
+
+    ``sample_weights`` (indexed by dataset position) needs a criterion with
+    reduction="none"; the batch loss is then the weighted mean.
 
     Frozen stages (when not cached) run under no_grad in eval mode: no activations
     are kept for them, which is where most CPU time and memory would go.
@@ -56,7 +60,7 @@ def train_one_epoch(
         stage.eval()
     total_loss, seen, correct = 0.0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=not show_progress, leave=False, mininterval=2.0)
-    for inputs, targets, _ in bar:
+    for inputs, targets, indices in bar:
         inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         start = start_stage
         with _autocast(device):
@@ -66,6 +70,9 @@ def train_one_epoch(
                 start = frozen_stages
             logits = model(inputs, start=start)  # through the DDP wrapper, so gradients sync
             loss = criterion(logits.float(), targets)
+            if sample_weights is not None:
+                weights = sample_weights[indices.to(sample_weights.device)]
+                loss = (loss * weights).sum() / weights.sum()
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}; lower --lr")
         optimizer.zero_grad(set_to_none=True)

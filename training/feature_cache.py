@@ -33,43 +33,80 @@ def cache_key(settings: dict[str, Any]) -> str:
 
 
 def build_view(
-    path: Path,
+    folder: Path,
     model: torch.nn.Module,
     dataset: ImageDataset,
     view: int,
-    frozen_stages: int,
+    stages: int,
     device: torch.device,
     dist_info: DistInfo,
     batch_size: int,
     workers: int,
 ) -> np.ndarray:
-    """Return the (N, C, H, W) float16 memmap for ``view``, computing it if absent."""
+    """The (N, C, H, W) float16 memmap of ``view`` after ``stages`` stages, computed if absent.
+
+    A cache of the same view at an earlier stage is extended (only the stages in
+    between run) instead of decoding every image again.
+    """
+    path = folder / f"view{view}-stage{stages}.npy"
     if not path.is_file():
-        _compute_view(path, model, dataset, view, frozen_stages, device, dist_info, batch_size, workers)
+        earlier = _earlier_cache(folder, view, stages)
+        if earlier is not None:
+            start, source = earlier[0], np.load(earlier[1], mmap_mode="r")
+            batches = _cached_batches(source, dist_info, batch_size)
+            probe = torch.zeros(1, *source.shape[1:])
+        else:
+            start, batches = 0, _image_batches(dataset, view, dist_info, batch_size, workers)
+            probe = torch.zeros(1, *dataset[0][0].shape)
+        _compute_view(path, model, batches, len(dataset), start, stages, probe, device, dist_info, view)
     return np.load(path, mmap_mode="r")
 
 
-def _compute_view(path, model, dataset, view, frozen_stages, device, dist_info, batch_size, workers) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    shape = _output_shape(model, dataset, frozen_stages, device)
-    if dist_info.is_main:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(dataset), *shape)).flush()
-    barrier(dist_info)
-    out = np.load(tmp, mmap_mode="r+")
+def _earlier_cache(folder: Path, view: int, stages: int) -> tuple[int, Path] | None:
+    found = []
+    for candidate in folder.glob(f"view{view}-stage*.npy"):
+        stage = int(candidate.stem.rsplit("stage", 1)[1])
+        if stage < stages:
+            found.append((stage, candidate))
+    return max(found) if found else None
+
+
+def _image_batches(dataset: ImageDataset, view: int, dist_info: DistInfo, batch_size: int, workers: int):
     dataset.set_epoch(view)
     mine = list(range(dist_info.rank, len(dataset), dist_info.world_size))
-    loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, num_workers=workers,
-                        persistent_workers=False)
+    loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, num_workers=workers, persistent_workers=False)
+    for inputs, _, indices in loader:
+        yield inputs, indices.numpy()
+
+
+def _cached_batches(source: np.ndarray, dist_info: DistInfo, batch_size: int):
+    mine = np.arange(dist_info.rank, source.shape[0], dist_info.world_size)
+    for begin in range(0, len(mine), batch_size):
+        indices = mine[begin : begin + batch_size]
+        yield torch.from_numpy(np.asarray(source[indices], dtype=np.float32)), indices
+
+
+def _compute_view(path, model, batches, count, start, stop, probe, device, dist_info, view) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
     model.eval()
+    with torch.inference_mode():
+        shape = tuple(model.forward_stages(probe.to(device), start, stop).shape[1:])
+    if dist_info.is_main:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(count, *shape)).flush()
+    barrier(dist_info)
+    out = np.load(tmp, mmap_mode="r+")
     # channels_last makes the depthwise convolutions ~1.5x faster on CPU (oneDNN).
     model.to(memory_format=torch.channels_last)
     with torch.inference_mode():
-        bar = tqdm(loader, desc=f"cache view {view}", disable=not dist_info.is_main, mininterval=5.0)
-        for inputs, _, indices in bar:
+        total = (count + dist_info.world_size - 1) // dist_info.world_size
+        bar = tqdm(total=total, desc=f"cache view {view} stage {stop}", disable=not dist_info.is_main, mininterval=5.0)
+        for inputs, indices in batches:
             inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
-            maps = model.forward_stages(inputs, 0, frozen_stages).contiguous()
-            out[indices.numpy()] = maps.float().cpu().numpy().astype(np.float16)
+            maps = model.forward_stages(inputs, start, stop).contiguous()
+            out[indices] = maps.float().cpu().numpy().astype(np.float16)
+            bar.update(len(indices))
+        bar.close()
     model.to(memory_format=torch.contiguous_format)
     out.flush()
     del out
@@ -77,11 +114,4 @@ def _compute_view(path, model, dataset, view, frozen_stages, device, dist_info, 
     if dist_info.is_main:
         os.replace(tmp, path)
     barrier(dist_info)
-    log.info("cached view %d: %d feature maps of shape %s", view, len(dataset), shape)
-
-
-def _output_shape(model, dataset, frozen_stages, device) -> tuple[int, ...]:
-    probe = torch.zeros(1, *dataset[0][0].shape, device=device)
-    model.eval()
-    with torch.inference_mode():
-        return tuple(model.forward_stages(probe, 0, frozen_stages).shape[1:])
+    log.info("cached view %d after %d stages: %d feature maps of shape %s", view, stop, count, shape)

@@ -20,6 +20,9 @@ BASE: dict[str, Any] = {
     "patience": 6,  # early stopping on val macro-F1
     "clip_grad_norm": 1.0,
     "label_smoothing": 0.0,
+    # Column (e.g. age_group, source) whose values get equal weight within each class,
+    # so a minority like adult pneumonia counts as much as the pediatric majority.
+    "reweight_by": None,
     "dropout": 0.2,
     "img_size": 224,
     "intensity": "equalize",

@@ -21,7 +21,16 @@ from cxrviewer.model.weights import load_imagenet, load_pretrained
 from . import metrics
 from .augment import AugmentConfig
 from .checkpoint import BEST_NAME, CHECKPOINT_NAME, load_checkpoint, plain_args, save_checkpoint
-from .data import DataError, DataSet, Sample, class_weights, load_dataset, sample_weights, split_samples
+from .data import (
+    DataError,
+    DataSet,
+    Sample,
+    class_weights,
+    group_balance_weights,
+    load_dataset,
+    sample_weights,
+    split_samples,
+)
 from .datasets import CachedFeatureDataset, ImageDataset
 from .distributed import DistInfo, barrier, broadcast_object, gather_objects
 from .engine import EpochOutputs, evaluate, train_one_epoch
@@ -106,7 +115,7 @@ class TrainingSession:
 
     def _cached_views(self, model: CxrClassifier, split: str, views: int) -> list[np.ndarray]:
         settings = {
-            "arch": self.opt["arch"], "weights": str(self.opt["weights"]), "stages": self.opt["cache_stages"],
+            "arch": self.opt["arch"], "weights": str(self.opt["weights"]),
             "pre": self.preprocessing.to_dict(), "aug": sorted(self.augmentation.enabled),
             "aug_p": self.augmentation.probability, "seed": self.opt["seed"], "manifest": self.data.manifest_sha256,
             "split": split,
@@ -118,7 +127,7 @@ class TrainingSession:
         for view in range(views):
             augmentation = self.augmentation if view > 0 else None
             dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt["seed"])
-            result.append(build_view(folder / f"view{view}.npy", model, dataset, view, self.opt["cache_stages"],
+            result.append(build_view(folder, model, dataset, view, self.opt["cache_stages"],
                                      self.device, self.dist, self.opt["batch_size"], self.opt["workers"]))
         return result
 
@@ -164,7 +173,16 @@ class TrainingSession:
         if not self.args.no_class_weights:
             weights = torch.from_numpy(class_weights(self.label_ids("train"), len(self.labels))).to(self.device)
             log.info("class weights %s", dict(zip(self.labels, np.round(weights.cpu().numpy(), 3).tolist())))
-        return nn.CrossEntropyLoss(weight=weights, label_smoothing=self.opt["label_smoothing"])
+        reduction = "none" if self.opt["reweight_by"] else "mean"  # engine takes the weighted mean
+        return nn.CrossEntropyLoss(weight=weights, label_smoothing=self.opt["label_smoothing"], reduction=reduction)
+
+    def loss_sample_weights(self) -> torch.Tensor | None:
+        column = self.opt["reweight_by"]
+        if not column:
+            return None
+        weights = group_balance_weights(self.splits["train"], column)
+        log.info("reweighting by %s: sample weights from %.2f to %.2f", column, weights.min(), weights.max())
+        return torch.from_numpy(weights).to(self.device)
 
     def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         decay, no_decay = [], []
@@ -201,6 +219,7 @@ class TrainingSession:
         self.build_datasets(model)
         loader = self.train_loader()
         criterion = self.criterion()
+        self.sample_loss_weights = self.loss_sample_weights()
         optimizer = self.optimizer(model)
         per_step, plateau = self.schedulers(optimizer, len(loader))
         scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda")
@@ -269,6 +288,7 @@ class TrainingSession:
             train_stats = train_one_epoch(
                 wrapped, criterion, optimizer, loader, self.device, epoch, self.start_stage,
                 self.opt["freeze_stages"], step_scheduler, scaler, self.opt["clip_grad_norm"], self.show_progress,
+                self.sample_loss_weights,
             )
             val = self.eval_outputs(model, self.val_set)
             val_metrics = self._summary(val)

@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment-p", type=float, default=None, help="probability of each augmentation")
     parser.add_argument("--hflip", action="store_true", help="add horizontal flips (off by default: anatomy is not symmetric)")
     parser.add_argument("--balanced-sampler", action="store_true", help="draw classes equally often")
+    parser.add_argument("--reweight-by", default=None, metavar="COLUMN",
+                        help="weight samples so each value of this manifest column counts equally within its class")
     parser.add_argument("--no-class-weights", action="store_true", help="plain (unweighted) cross-entropy")
     parser.add_argument("--freeze-stages", type=int, default=None, help="freeze the first N stages (stem counts as one)")
     parser.add_argument("--cache-features", dest="cache_features", action="store_const", const=True, default=None,

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import DataError, Sample, class_weights, load_dataset, sample_weights, split_samples
+from training.data import (
+    DataError,
+    Sample,
+    class_weights,
+    group_balance_weights,
+    load_dataset,
+    sample_weights,
+    split_samples,
+)
 from training.synthetic import make_dataset
 
 
@@ -89,3 +97,14 @@ def test_image_folder_with_and_without_splits(tmp_path):
     assert all(s.split == "" for s in flat_data.samples)
     nested_data = load_dataset(nested)
     assert Counter(s.split for s in nested_data.samples) == {"train": 4, "val": 2}
+
+
+def test_group_balance_weights_equalise_cells_within_a_class():
+    samples = [Sample(Path(f"{i}"), "pneumonia", extras={"age_group": "pediatric"}) for i in range(6)]
+    samples += [Sample(Path(f"a{i}"), "pneumonia", extras={"age_group": "adult"}) for i in range(2)]
+    samples += [Sample(Path(f"n{i}"), "normal", extras={"age_group": "adult"}) for i in range(3)]
+    weights = group_balance_weights(samples, "age_group")
+    assert weights[:6].sum() == pytest.approx(weights[6:8].sum())  # pediatric = adult within pneumonia
+    assert weights[:8].mean() == pytest.approx(1.0) and weights[8:] == pytest.approx(1.0)
+    with pytest.raises(DataError, match="no 'hospital' column"):
+        group_balance_weights(samples, "hospital")

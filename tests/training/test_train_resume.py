@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -69,9 +70,27 @@ def test_cached_features_path_trains(data_csv, tmp_path):
     out = tmp_path / "cached"
     code = _train(data_csv, out, "--epochs", "2", "--freeze-stages", "2", "--cache-features", "--cache-views", "2")
     assert code == 0
-    views = sorted((out / "cache").rglob("view*.npy"))
-    assert [v.name for v in views] == ["view0.npy", "view0.npy", "view1.npy"]  # val 1 view, train 2
+    views = sorted(v.name for v in (out / "cache").rglob("view*.npy"))
+    assert views == ["view0-stage2.npy", "view0-stage2.npy", "view1-stage2.npy"]  # val 1 view, train 2
     Predictor.from_dir(out / "model", device="cpu")
+
+
+def test_deeper_cache_is_derived_from_an_earlier_one(data_csv, tmp_path):
+    direct, derived = tmp_path / "direct", tmp_path / "derived"
+    common = ["--epochs", "1", "--freeze-stages", "3", "--cache-features", "--cache-views", "2"]
+    assert _train(data_csv, tmp_path / "a", *common, "--cache-stages", "3", "--cache-dir", str(direct)) == 0
+    assert _train(data_csv, tmp_path / "b", *common, "--cache-stages", "1", "--cache-dir", str(derived)) == 0
+    assert _train(data_csv, tmp_path / "c", *common, "--cache-stages", "3", "--cache-dir", str(derived)) == 0
+    assert "cached view 1 after 3 stages" in (tmp_path / "c" / "train.log").read_text()
+    for a in sorted(direct.rglob("view*-stage3.npy")):
+        b = derived / a.parent.name / a.name
+        np.testing.assert_allclose(np.load(a), np.load(b), atol=2e-2, rtol=1e-2)  # float16 storage
+
+
+def test_reweighting_by_a_column_trains(data_csv, tmp_path):
+    assert _train(data_csv, tmp_path / "rw", "--epochs", "1", "--reweight-by", "source") == 0
+    assert "reweighting by source" in (tmp_path / "rw" / "train.log").read_text()
+    assert _train(data_csv, tmp_path / "rw2", "--epochs", "1", "--reweight-by", "hospital") == 2
 
 
 def test_cache_needs_frozen_stages(data_csv, tmp_path):
