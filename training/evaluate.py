@@ -4,11 +4,15 @@
 
 Data: a CSV with ``path,label`` (more columns allowed; paths relative to the
 CSV's folder) or an ImageFolder tree ``root/<class>/*`` or
-``root/<split>/<class>/*``. With a split column (or split folders) only the
-rows of ``--split`` are used (``--split all`` uses every row).
+``root/<split>/<class>/*`` (split folders train, val, test), read exactly as
+``cxr train`` reads it (training.data). With a split column (or split folders)
+only the rows of ``--split`` are used (``--split all`` uses every row).
+Extra CSV columns with at most 20 distinct values (source, age_group, ...; not
+path/label/split/group) get the same metrics per value under "breakdown".
 
 Metrics are computed over every image that loaded; images the model flags as
 out-of-distribution are kept in the metrics and counted in ``ood_fraction``.
+Metric conventions (undefined values as null, ECE bins) are in training.metrics.
 
 Exit codes:
   0  evaluated; files that failed to load are listed under "failed" in the JSON
@@ -24,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import json
 import logging
 import re
@@ -40,10 +43,8 @@ from training import metrics, report
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
 NOT_BREAKDOWN_COLUMNS = frozenset({"path", "label", "split", "group"})
 MAX_BREAKDOWN_VALUES = 20
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".dic", ""})
 BLANK_VALUE = "(blank)"
 
 
@@ -64,97 +65,64 @@ class Manifest:
     items: list[Item]
     split: str | None  # None: the data has no split, every row was used
     extra_columns: tuple[str, ...]
-    manifest_sha256: str | None = None  # of the CSV's bytes, as training records it; None for folders
+    manifest_sha256: str | None = None  # training.data's digest: CSV bytes, or the folder listing
 
 
 # ---------------------------------------------------------------- manifest
+# Rows come from training.data's readers, so `cxr train` and `cxr evaluate` read
+# a manifest the same way (paths, split names, class folders, manifest hash).
+# Evaluation differs only in what it tolerates: a missing or unreadable file is
+# counted under "failed" instead of stopping the run.
 
 def read_manifest(data: Path, split: str) -> Manifest:
-    if data.is_dir():
-        return _read_image_folder(data, split)
-    if data.is_file():
-        return _read_csv(data, split)
-    raise EvaluationInputError(f"data not found: {data}")
+    from training.data import DataError, read_csv_manifest, read_image_folder
 
-
-def _read_csv(csv_path: Path, split: str) -> Manifest:
+    if not data.exists():
+        raise EvaluationInputError(f"data not found: {data}")
+    root = data if data.is_dir() else data.parent
     try:
-        raw = csv_path.read_bytes()
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
-        columns = [c.strip() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
-        rows = list(reader)
+        samples, digest = read_image_folder(data) if data.is_dir() else read_csv_manifest(data)
+    except DataError as exc:
+        raise EvaluationInputError(str(exc)) from exc
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise EvaluationInputError(f"{csv_path.name}: cannot be read as a CSV ({exc})") from exc
-    missing = [c for c in ("path", "label") if c not in columns]
-    if missing:
-        raise EvaluationInputError(
-            f"{csv_path.name}: missing column(s) {', '.join(missing)}; found: {', '.join(columns) or 'none'}")
-    _check_required_cells(csv_path.name, rows)
+        raise EvaluationInputError(f"{data.name}: cannot be read as a CSV ({exc})") from exc
+    _check_rows(data, root, samples)
     used_split = None
-    if "split" in columns and split != "all":
-        rows, used_split = _filter_split(csv_path.name, rows, split), split
-    extras = tuple(c for c in columns if c not in ("path", "label"))
-    items = [_csv_item(csv_path.parent, row, extras) for row in rows]
-    return Manifest(items, used_split, extras, hashlib.sha256(raw).hexdigest())
+    if split.lower() != "all" and any(s.split for s in samples):
+        samples, used_split = _filter_split(data.name, samples, split.lower()), split.lower()
+    extras = tuple(samples[0].extras)  # CSV column order; empty for folders
+    items = [Item(s.path, _relpath(s.path, root), s.label, {k: v.strip() for k, v in s.extras.items()})
+             for s in samples]
+    return Manifest(items, used_split, extras, digest)
 
 
-def _check_required_cells(name: str, rows: list[dict]) -> None:
-    # Row numbers as a spreadsheet shows them: the header is line 1.
-    blank = [i + 2 for i, row in enumerate(rows) if not (row.get("path") or "").strip()
-             or not (row.get("label") or "").strip()]
+def _check_rows(data: Path, root: Path, samples) -> None:
+    if not samples:
+        raise EvaluationInputError(
+            f"{data.name}: no images listed (a CSV needs rows; a folder needs root/<class>/* "
+            "or root/<split>/<class>/*)")
+    # An empty path cell resolves to the CSV's own folder.
+    blank = [s.row for s in samples if not s.label or s.path == root]
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
-        raise EvaluationInputError(f"{name}: empty path or label on line(s) {shown}")
-    if not rows:
-        raise EvaluationInputError(f"{name}: no rows")
+        raise EvaluationInputError(f"{data.name}: empty path or label on line(s) {shown}")
 
 
-def _filter_split(name: str, rows: list[dict], split: str) -> list[dict]:
-    # Case-insensitive, like the training reader (training.data), which lower-cases splits.
-    kept = [row for row in rows if (row.get("split") or "").strip().lower() == split.lower()]
+def _filter_split(name: str, samples, split: str) -> list:
+    kept = [s for s in samples if s.split == split]  # training.data lower-cases split names
     if not kept:
-        present = sorted({(row.get("split") or "").strip() for row in rows})
+        present = sorted({s.split or "(blank)" for s in samples})
         raise EvaluationInputError(
             f"{name}: no rows with split {split!r}; splits present: {', '.join(present)} (or --split all)")
     return kept
 
 
-def _csv_item(root: Path, row: dict, extras: Sequence[str]) -> Item:
-    relpath = row["path"].strip()
-    return Item(path=root / relpath, relpath=relpath, label=row["label"].strip(),
-                extras={c: (row.get(c) or "").strip() for c in extras})
-
-
-def _subdirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _read_image_folder(root: Path, split: str) -> Manifest:
-    top = _subdirs(root)
-    if not top:
-        raise EvaluationInputError(f"{root}: no class folders (expected root/<class>/* or root/<split>/<class>/*)")
-    if all(p.name.lower() in SPLIT_NAMES for p in top):
-        if split == "all":
-            items = [it for d in top for it in _class_folder_items(d, root)]
-            return Manifest(items, None, ())
-        chosen = [p for p in top if p.name.lower() == split.lower()]
-        if not chosen:
-            raise EvaluationInputError(
-                f"{root}: no split folder {split!r}; found: {', '.join(p.name for p in top)} (or --split all)")
-        return Manifest(_class_folder_items(chosen[0], root), split, ())
-    return Manifest(_class_folder_items(root, root), None, ())
-
-
-def _class_folder_items(folder: Path, root: Path) -> list[Item]:
-    items = []
-    for class_dir in _subdirs(folder):
-        for path in sorted(class_dir.rglob("*")):  # nested folders too, as training reads them
-            if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES:
-                items.append(Item(path, path.relative_to(root).as_posix(), class_dir.name))
-    if not items:
-        raise EvaluationInputError(f"{folder}: no image files in its class folders")
-    return items
+def _relpath(path: Path, root: Path) -> str:
+    """The path as the manifest means it (relative to the CSV or folder), for the 'failed' list."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:  # an absolute path in the CSV
+        return path.as_posix()
 
 
 def breakdown_columns(manifest: Manifest) -> list[str]:

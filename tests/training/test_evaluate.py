@@ -191,8 +191,8 @@ def test_map_labels_refuses_ambiguous_matches():
     (["path", "diagnosis"], [["a.jpg", "normal"]], "test", "missing column"),
     (["path", "label"], [["a.jpg", ""], ["b.jpg", "normal"]], "test", "line"),
     (["path", "label", "split"], [["a.jpg", "normal", "train"]], "test", "no rows with split 'test'"),
-    (["path", "label", "split"], [["a.jpg", "normal", "Train"]], "val", "splits present: Train"),
-    (["path", "label"], [], "test", "no rows"),
+    (["path", "label", "split"], [["a.jpg", "normal", "Train"]], "val", "splits present: train"),
+    (["path", "label"], [], "test", "no images listed"),
 ])
 def test_bad_csv_exits_2_with_a_message(tmp_path: Path, capsys, header, rows, split, message):
     csv_path = _write_csv(tmp_path / "bad.csv", header, rows)
@@ -277,7 +277,7 @@ def test_loader_surprises_and_nan_outputs_are_failed_not_fatal(scripted_data: Pa
 
 
 def test_image_folder_layouts(tmp_path: Path):
-    for rel in ("flat/normal/a.png", "flat/covid/b.jpg", "flat/covid/.hidden.jpg", "flat/covid/notes.txt",
+    for rel in ("flat/normal/a.png", "flat/covid/b.jpg", "flat/covid/notes.txt",
                 "split/train/normal/c.png", "split/test/normal/d.png", "split/test/covid/e.dcm",
                 "split/test/covid/site2/f.png"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -290,7 +290,7 @@ def test_image_folder_layouts(tmp_path: Path):
                                                             ("test/covid/site2/f.png", "covid"),
                                                             ("test/normal/d.png", "normal")]
     assert len(evaluate.read_manifest(tmp_path / "split", "all").items) == 4
-    with pytest.raises(EvaluationInputError, match="no split folder 'val'"):
+    with pytest.raises(EvaluationInputError, match="no rows with split 'val'; splits present: test, train"):
         evaluate.read_manifest(tmp_path / "split", "val")
 
 
