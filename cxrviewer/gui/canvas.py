@@ -30,6 +30,7 @@ _INVERTED_LUT = _GRAY_LUT[::-1].copy()
 _WL_DRAG_PIXELS_PER_RANGE = 800.0
 _ZOOM_STEP = 1.25
 _FIT_PADDING = 0.02
+EMPTY_MESSAGE = "No image open.\nFile ▸ Open (Ctrl+O), or drop files or folders here."
 
 
 class _PaintReportingImageItem(pg.ImageItem):
@@ -76,8 +77,7 @@ class ImageCanvas(pg.GraphicsView):
         self.view.windowDragged.connect(self._on_window_drag)
         self.view.fitRequested.connect(self.fit)
         self.view.sigRangeChanged.connect(self._emit_zoom)
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.show_message("No image open.\nFile ▸ Open (Ctrl+O), or drop files or folders here.")
+        self.show_message(EMPTY_MESSAGE)
 
     # ----- layers -------------------------------------------------------
     def add_layer(self, item: pg.ImageItem) -> None:
@@ -215,6 +215,16 @@ class ImageCanvas(pg.GraphicsView):
         if 0 <= col < self._image.width and 0 <= row < self._image.height:
             return col, row
         return None
+
+    def mouseMoveEvent(self, ev):  # noqa: N802 (Qt API)
+        super().mouseMoveEvent(ev)
+        # Every move, not pyqtgraph's rate-limited sigMouseMoved: the value shown must be
+        # the one under the cursor where it came to rest.
+        self._on_mouse_moved(self.mapToScene(ev.position().toPoint()))
+
+    def leaveEvent(self, ev):  # noqa: N802 (Qt API)
+        super().leaveEvent(ev)
+        self.cursorLeft.emit()
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         coords = self.image_coords_at(scene_pos)

@@ -89,6 +89,15 @@ class ImageList(QListWidget):
         self.setCurrentRow(row)
         return True
 
+    def go_to(self, row: int) -> None:
+        """Select a row; negative rows count from the end, as in Python."""
+        if self.count():
+            self.setCurrentRow(row % self.count())
+
+    def clear_all(self) -> None:
+        self.clear()
+        self._rows.clear()
+
     def set_thumbnail(self, path: Path, thumbnail: np.ndarray) -> None:
         item = self._rows.get(path)
         if item is not None and item.data(_ERROR_ROLE) is None:

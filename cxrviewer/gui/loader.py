@@ -137,8 +137,9 @@ class ImageLoader(QObject):
         self._wake.emit()
         return request_id
 
-    def cancel_thumbnails(self) -> None:
-        self._queue.cancel(THUMBNAIL)
+    def cancel_pending(self) -> None:
+        """Drop every waiting job and flag the running one; its result will not be reported."""
+        self._queue.cancel()
 
     def busy(self) -> bool:
         return self._queue.pending() > 0

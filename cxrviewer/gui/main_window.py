@@ -9,24 +9,26 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
 
-from . import dialogs
-from .canvas import ImageCanvas
+from . import dialogs, pyside_refcount_guard
+from .canvas import EMPTY_MESSAGE, ImageCanvas
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
 from .image_list import ImageList
 from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
-from .recent_files import RecentFiles
+from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
 from .shortcuts import SHORTCUTS
 from .status_bar import ViewerStatusBar
 from .tag_panel import TagPanel
+from .window_menu import WindowLevelMenu
 
 log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 4  # decoded images kept for instant previous/next
+_TITLE = "cxrviewer — research use only"
 _FILE_FILTER = "Images (*.dcm *.dicom *.dic *.png *.jpg *.jpeg);;All files (*)"
 
 
@@ -36,8 +38,9 @@ def local_paths(urls: Iterable[QUrl]) -> list[Path]:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        pyside_refcount_guard.install()  # before any widget: see the module for why
         super().__init__(parent)
-        self.setWindowTitle("cxrviewer — research use only")
+        self.setWindowTitle(_TITLE)
         self.setAcceptDrops(True)
         self.settings = settings or QSettings()
         self.recent = RecentFiles(self.settings)
@@ -89,8 +92,11 @@ class MainWindow(QMainWindow):
             "open_files": self.choose_files,
             "open_folder": self.choose_folder,
             "quit": self.close,
+            "close_all": self.close_all,
             "next_image": lambda: self.step_image(+1),
             "previous_image": lambda: self.step_image(-1),
+            "first_image": lambda: self.image_list.go_to(0),
+            "last_image": lambda: self.image_list.go_to(-1),
             **presets,
             "invert": lambda: self.canvas.set_inverted(not self.canvas.inverted),
             "zoom_in": self.canvas.zoom_in,
@@ -122,8 +128,10 @@ class MainWindow(QMainWindow):
         a = self.actions_by_id
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([a["open_files"], a["open_folder"]])
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu = RecentMenu(self.recent, self)
+        self.recent_menu.chosen.connect(self.open_recent)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(a["close_all"])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         view_menu = self.menuBar().addMenu("&View")
@@ -133,10 +141,10 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         for dock in (self.list_dock, self.tags_dock, self.results_dock):
             view_menu.addAction(dock.toggleViewAction())
-        window_menu = self.menuBar().addMenu("&Window/level")
-        window_menu.addActions([a[f"preset_{n}"] for n in range(1, 6)] + [a["invert"]])
+        self.window_menu = WindowLevelMenu([a[f"preset_{n}"] for n in range(1, 6)], a["invert"], self)
+        self.menuBar().addMenu(self.window_menu)
         go_menu = self.menuBar().addMenu("&Go")
-        go_menu.addActions([a["previous_image"], a["next_image"]])
+        go_menu.addActions([a[name] for name in ("previous_image", "next_image", "first_image", "last_image")])
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(a["help"])
         about = help_menu.addAction("&About cxrviewer")
@@ -149,6 +157,8 @@ class MainWindow(QMainWindow):
         self.canvas.orientationChanged.connect(self._on_view_changed)
         self.canvas.zoomChanged.connect(self._on_view_changed)
         self.canvas.windowChanged.connect(self.status.show_window)
+        self.canvas.windowChanged.connect(self.window_menu.show_current)
+        self.canvas.invertChanged.connect(self.window_menu.show_inverted)
         self.canvas.zoomChanged.connect(self.status.show_zoom)
         self.canvas.cursorMoved.connect(self.status.show_pixel)
         self.canvas.cursorLeft.connect(self.status.clear_pixel)
@@ -204,18 +214,6 @@ class MainWindow(QMainWindow):
         recent = self.recent.paths()
         return str(recent[0].parent) if recent else str(Path.home())
 
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent.paths():
-            label = str(path) if path.exists() else f"{path}  (not found)"
-            action = self.recent_menu.addAction(label)
-            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("No recent files").setEnabled(False)
-            return
-        self.recent_menu.addSeparator()
-        self.recent_menu.addAction("Clear list").triggered.connect(self.recent.clear)
-
     def open_recent(self, path: Path) -> None:
         if not path.exists():
             self.recent.remove(path)
@@ -258,6 +256,20 @@ class MainWindow(QMainWindow):
         self.canvas.clear_image(f"Loading {path.name}…")
         self.setWindowTitle(f"{path.name} — cxrviewer")
 
+    def close_all(self) -> None:
+        """Empty the list, stop pending work for it, and forget the decoded images."""
+        self.loader.cancel_pending()
+        self._display_request = 0
+        self._select_after_scan = set()
+        self._cache.clear()
+        self.image_list.clear_all()
+        self.overlay.clear()
+        self.status.clear_image_info()
+        self.tag_panel.set_metadata({})
+        self.window_menu.set_windows((), (), self.canvas.set_window)
+        self.canvas.clear_image(EMPTY_MESSAGE)
+        self.setWindowTitle(_TITLE)
+
     def step_image(self, delta: int) -> None:
         if not self.image_list.step(delta):
             self.status.showMessage("Last image." if delta > 0 else "First image.", 2000)
@@ -288,6 +300,7 @@ class MainWindow(QMainWindow):
         image = result.image
         self._display_request = 0  # nothing pending any more
         self._presets = result.presets
+        self.window_menu.set_windows(result.presets, image.presets, self.canvas.set_window)
         self.canvas.set_image(image, self._presets[0])
         self.tag_panel.set_metadata(image.metadata, "This image has no header.")
         self._update_overlay()

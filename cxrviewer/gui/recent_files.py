@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QMenu, QWidget
 
 _KEY = "recent/paths"
 MAX_RECENT = 10
@@ -34,3 +35,25 @@ class RecentFiles:
     def _store(self, paths: list[Path]) -> None:
         self._settings.setValue(_KEY, [str(p) for p in paths])
         self._settings.sync()
+
+
+class RecentMenu(QMenu):
+    """File > Open recent. Entries whose file has gone are marked, not hidden."""
+
+    chosen = Signal(object)  # Path
+
+    def __init__(self, recent: RecentFiles, parent: QWidget | None = None) -> None:
+        super().__init__("Open &recent", parent)
+        self._recent = recent
+        self.aboutToShow.connect(self.refresh)
+
+    def refresh(self) -> None:
+        self.clear()
+        for path in self._recent.paths():
+            label = str(path) if path.exists() else f"{path}  (not found)"
+            self.addAction(label).triggered.connect(lambda _=False, p=path: self.chosen.emit(p))
+        if self.isEmpty():
+            self.addAction("No recent files").setEnabled(False)
+            return
+        self.addSeparator()
+        self.addAction("Clear list").triggered.connect(self._recent.clear)

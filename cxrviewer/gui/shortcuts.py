@@ -16,9 +16,12 @@ class Shortcut:
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("open_files", ("Ctrl+O",), "Open files…", "File"),
     Shortcut("open_folder", ("Ctrl+Shift+O",), "Open folder (with sub-folders)…", "File"),
+    Shortcut("close_all", ("Ctrl+W",), "Close all images", "File"),
     Shortcut("quit", ("Ctrl+Q",), "Quit", "File"),
     Shortcut("next_image", ("PgDown", "Right", "Down"), "Next image", "Navigate"),
     Shortcut("previous_image", ("PgUp", "Left", "Up"), "Previous image", "Navigate"),
+    Shortcut("first_image", ("Home",), "First image", "Navigate"),
+    Shortcut("last_image", ("End",), "Last image", "Navigate"),
     Shortcut("preset_1", ("1",), "Window: Default (from the file)", "Window/level"),
     Shortcut("preset_2", ("2",), "Window: Lung", "Window/level"),
     Shortcut("preset_3", ("3",), "Window: Mediastinum", "Window/level"),

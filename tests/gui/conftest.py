@@ -21,6 +21,14 @@ LOAD_TIMEOUT_MS = 30_000  # generous: the CPU is shared with training jobs
 _OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
 
 
+def pytest_sessionstart(session):
+    # PySide6 6.12.0 on Python 3.11 would abort the test process after a few thousand
+    # Qt calls; the viewer guards itself, and so must the test session (see the module).
+    from cxrviewer.gui import pyside_refcount_guard
+
+    pyside_refcount_guard.install()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:

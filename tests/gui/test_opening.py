@@ -177,3 +177,21 @@ def test_a_file_opened_with_a_folder_is_shown_first(qtbot, window, study_folder,
     qtbot.waitUntil(lambda: window.image_list.count() == 3, timeout=LOAD_TIMEOUT_MS)
     wait_until_idle(qtbot, window)
     assert window.canvas.image.path == demo_jpeg  # the scan result did not steal the view
+
+
+def test_home_end_and_close_all(qtbot, window, chest_dx, demo_png, demo_jpeg):
+    window.open_paths([chest_dx, demo_png, demo_jpeg])
+    wait_until_shown(qtbot, window, chest_dx)
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    wait_until_shown(qtbot, window, demo_jpeg)
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    wait_until_shown(qtbot, window, chest_dx)
+
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert window.image_list.count() == 0
+    assert window.canvas.image is None and "No image open" in window.canvas.message()
+    assert window.tag_panel.visible_rows() == []
+    assert window.status.window_label.text() == ""
+    wait_until_idle(qtbot, window)
+    qtbot.wait(50)
+    assert window.image_list.count() == 0  # no late result put anything back

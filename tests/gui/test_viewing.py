@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -13,6 +14,8 @@ from cxrviewer.gui.status_bar import format_window
 from cxrviewer.imaging.windowing import standard_presets
 
 from .conftest import wait_until_shown
+
+_MOVE_INTERVAL_MS = 1000 // pg.getConfigOption("mouseRateLimit") + 2
 
 
 @pytest.fixture
@@ -45,14 +48,12 @@ def _right_drag(window, dx: int, dy: int, steps: int = 10) -> None:
     viewport = window.canvas.viewport()
     start = QPoint(viewport.width() // 2, viewport.height() // 2)
     right, none = Qt.MouseButton.RightButton, Qt.MouseButton.NoButton
-
-    def send(kind, pos, button, buttons):
-        _send_mouse(viewport, kind, pos, button, buttons)
-
-    send(QEvent.Type.MouseButtonPress, start, right, right)
+    _send_mouse(viewport, QEvent.Type.MouseButtonPress, start, right, right)
     for i in range(1, steps + 1):
-        send(QEvent.Type.MouseMove, start + QPoint(dx * i // steps, dy * i // steps), none, right)
-    send(QEvent.Type.MouseButtonRelease, start + QPoint(dx, dy), right, none)
+        # pyqtgraph drops move events closer than 1/mouseRateLimit apart, as a hand never is
+        QTest.qWait(_MOVE_INTERVAL_MS)
+        _send_mouse(viewport, QEvent.Type.MouseMove, start + QPoint(dx * i // steps, dy * i // steps), none, right)
+    _send_mouse(viewport, QEvent.Type.MouseButtonRelease, start + QPoint(dx, dy), right, none)
 
 
 def test_right_drag_rightwards_widens_the_window(shown_dx):
@@ -211,8 +212,11 @@ def test_status_bar_shows_the_original_value_under_the_cursor(qtbot, shown_dx, t
                          yRange=(centre.y() - 20, centre.y() + 20), padding=0)
     assert canvas.zoom_percent() > 400
     QApplication.processEvents()
-    _send_mouse(canvas.viewport(), QEvent.Type.MouseMove, _viewport_pos_of_pixel(canvas, col, row),
-                Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    target = _viewport_pos_of_pixel(canvas, col, row)
+    # A quick sweep that comes to rest on the pixel: the last position must be the one shown.
+    for step in range(20, -1, -1):
+        _send_mouse(canvas.viewport(), QEvent.Type.MouseMove, target + QPoint(step, step),
+                    Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     value = canvas.image.pixels[row, col]
     assert shown_dx.status.pixel_label.text() == f"x {col}  y {row}  value {value:.0f}"
 
@@ -237,3 +241,44 @@ def test_g_is_reserved_for_the_heat_map(qtbot, shown_dx):
     qtbot.keyClick(shown_dx, Qt.Key.Key_G)
     assert "heat-map" in shown_dx.statusBar().currentMessage()
     assert not shown_dx.canvas.overlay.isVisible()
+
+
+def test_window_menu_ticks_the_preset_on_screen(qtbot, shown_dx):
+    menu = shown_dx.window_menu
+    ticked = lambda: [a.text() for a in menu.actions() + menu.file_menu.actions() if a.isChecked()]  # noqa: E731
+    assert ticked() == ["Window: Default (from the file)"]
+    qtbot.keyClick(shown_dx, Qt.Key.Key_3)
+    assert ticked() == ["Window: Mediastinum"]
+    _right_drag(shown_dx, dx=50, dy=0)
+    assert ticked() == []  # a custom window matches no preset
+    qtbot.keyClick(shown_dx, Qt.Key.Key_I)
+    assert ticked() == ["Invert greyscale"]
+
+
+def test_windows_stored_in_the_file_are_offered(qtbot, window, chest_cr):
+    window.open_paths([chest_cr])
+    wait_until_shown(qtbot, window, chest_cr)
+    stored = window.canvas.image.presets
+    entries = window.window_menu.file_menu.actions()
+    assert [a.text().split("  (")[0] for a in entries] == [w.name for w in stored]
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    entries[0].trigger()
+    assert _levels(window) == (stored[0].low, stored[0].high)
+    assert entries[0].isChecked()
+
+
+def test_a_long_session_of_mouse_work_does_not_bring_the_viewer_down(qtbot, shown_dx):
+    """Thousands of mouse moves and window drags: PySide6 6.12.0 on Python 3.11 aborted here
+    (it drops a reference to None/True per call) until cxrviewer.gui.pyside_refcount_guard."""
+    viewport = shown_dx.canvas.viewport()
+    none = Qt.MouseButton.NoButton
+    for i in range(3000):
+        _send_mouse(viewport, QEvent.Type.MouseMove, QPoint(100 + i % 300, 100 + i % 200), none, none)
+    widths = []
+    for _ in range(3):
+        qtbot.wait(QApplication.doubleClickInterval() + 50)  # separate gestures
+        _right_drag(shown_dx, dx=300, dy=-10, steps=30)
+        widths.append(shown_dx.canvas.window.width)
+    assert widths == sorted(widths) and len(set(widths)) == 3  # every drag widened the window
+    _send_mouse(viewport, QEvent.Type.MouseMove, viewport.rect().center(), none, none)
+    assert shown_dx.status.pixel_label.text().startswith("x ")
