@@ -367,9 +367,12 @@ def _check_options(args: argparse.Namespace) -> None:
         raise EvaluationInputError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.report_dir is not None and not report.matplotlib_available():
         raise EvaluationInputError("--report-dir needs matplotlib: pip install 'cxrviewer[train]'")
-    for target in (args.json.parent if args.json else None, args.report_dir):
-        if target is not None and target.exists() and not target.is_dir():
-            raise EvaluationInputError(f"{target} exists and is not a folder")
+    # Checked now, not after a long run: an output that cannot be written.
+    if args.json is not None and args.json.is_dir():
+        raise EvaluationInputError(f"--json {args.json} is a folder; give a file name")
+    for folder in (args.json.parent if args.json else None, args.report_dir):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise EvaluationInputError(f"{folder} exists and is not a folder")
 
 
 def _model_dir(model: Path | None) -> Path:
@@ -419,8 +422,8 @@ def _exit_code(results: dict, total: int) -> int:
         print(f"cxr evaluate: error: none of the {total} images could be evaluated", file=sys.stderr)
         return EXIT_FAILED
     if failed:
-        print(f"cxr evaluate: warning: {failed} of {total} files failed to load and were "
-              "left out (listed under 'failed')", file=sys.stderr)
+        print(f"cxr evaluate: warning: {failed} of {total} files could not be evaluated and "
+              "were left out (listed under 'failed')", file=sys.stderr)
     return EXIT_OK
 
 

@@ -143,7 +143,7 @@ def test_split_all_uses_every_row_and_counts_the_missing_file(scripted_data: Pat
     result = json.loads(out.read_text())
     assert result["n"] == 7 and result["meta"]["split"] is None
     assert result["failed"] == [{"path": "images/other.jpg", "reason": "other.jpg: file not found"}]
-    assert "1 of 8 files failed" in capsys.readouterr().err
+    assert "1 of 8 files could not be evaluated" in capsys.readouterr().err
 
 
 def test_split_matches_case_insensitively(scripted_data: Path):
@@ -222,6 +222,17 @@ def test_default_model_is_the_bundled_one(tmp_path: Path, capsys, monkeypatch):
     csv_path = _write_csv(tmp_path / "ok.csv", ["path", "label"], [["a.jpg", "normal"]])
     assert evaluate.run(_args(csv_path, None)) == 2
     assert "no bundled model" in capsys.readouterr().err
+
+
+def test_unwritable_outputs_are_refused_before_the_run(scripted_data: Path, capsys):
+    folder = scripted_data / "a-folder"
+    folder.mkdir()
+    assert evaluate.run(_args(scripted_data / "labels.csv", scripted_data / "model", json=folder)) == 2
+    assert "is a folder" in capsys.readouterr().err
+    a_file = scripted_data / "a-file"
+    a_file.write_text("x")
+    assert evaluate.run(_args(scripted_data / "labels.csv", scripted_data / "model", report_dir=a_file)) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
 
 
 def test_bad_batch_size_exits_2(scripted_data: Path, capsys):

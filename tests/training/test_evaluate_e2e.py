@@ -69,7 +69,7 @@ def test_cxr_evaluate_end_to_end(random_model: Path, small_csv: Path, tmp_path: 
     assert sum(g["n"] for g in result["breakdown"]["age_group"].values()) == N_REAL
     assert 0.0 <= result["ood_fraction"] <= 1.0
     assert len(result["meta"]["data_sha256"]) == 64 and result["meta"]["model_architecture"] == "simple_cnn"
-    assert "2 of 14 files failed" in captured.err
+    assert "2 of 14 files could not be evaluated" in captured.err
     assert "accuracy" in captured.out
     for png in ("confusion_matrix.png", "roc.png", "reliability.png"):
         with Image.open(report_dir / png) as im:
