@@ -217,6 +217,9 @@ class TrainingSession:
         self.load_data()
         model = self.build_model()
         self.build_datasets(model)
+        if self.args.stop_after_epoch == 0:
+            log.info("--stop-after-epoch 0: data checked and feature caches built; no training")
+            return
         loader = self.train_loader()
         criterion = self.criterion()
         self.sample_loss_weights = self.loss_sample_weights()

@@ -79,7 +79,9 @@ def test_deeper_cache_is_derived_from_an_earlier_one(data_csv, tmp_path):
     direct, derived = tmp_path / "direct", tmp_path / "derived"
     common = ["--epochs", "1", "--freeze-stages", "3", "--cache-features", "--cache-views", "2"]
     assert _train(data_csv, tmp_path / "a", *common, "--cache-stages", "3", "--cache-dir", str(direct)) == 0
-    assert _train(data_csv, tmp_path / "b", *common, "--cache-stages", "1", "--cache-dir", str(derived)) == 0
+    prepare_only = ["--stop-after-epoch", "0"]  # caches built, no epochs, nothing exported
+    assert _train(data_csv, tmp_path / "b", *common, "--cache-stages", "1", "--cache-dir", str(derived), *prepare_only) == 0
+    assert not (tmp_path / "b" / "checkpoint.pt").exists()
     assert _train(data_csv, tmp_path / "c", *common, "--cache-stages", "3", "--cache-dir", str(derived)) == 0
     assert "cached view 1 after 3 stages" in (tmp_path / "c" / "train.log").read_text()
     for a in sorted(direct.rglob("view*-stage3.npy")):
