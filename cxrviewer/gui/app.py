@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Qt is imported only now, so `--help` and `--version` stay instant.
     from PySide6.QtWidgets import QApplication
 
-    from . import pyside_refcount_guard
+    from . import error_hook, pyside_refcount_guard
     from .main_window import MainWindow
     from .theme import apply_dark_theme
 
@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
     window = MainWindow()
+    uninstall_hook = error_hook.install(lambda text: window.statusBar().showMessage(text, 15000))
     window.show()
     open_startup_paths(window, args)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        uninstall_hook()

@@ -183,3 +183,29 @@ def test_the_viewer_imports_no_torch_at_run_time():
     code = ("import sys; import cxrviewer.gui.app, cxrviewer.gui.main_window; "
             "sys.exit(1 if 'torch' in sys.modules or 'torchvision' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_an_error_in_a_handler_is_logged_and_shown_not_fatal(qtbot, window, caplog, chest_dx):
+    from cxrviewer.gui import error_hook
+
+    uninstall = error_hook.install(lambda text: window.statusBar().showMessage(text))
+    try:
+        def broken():
+            raise ValueError("boom")
+
+        QTimer.singleShot(0, broken)
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage() == error_hook.NOTICE)
+    finally:
+        uninstall()
+    assert any(r.levelname == "ERROR" and r.exc_info for r in caplog.records)
+    window.open_paths([chest_dx])  # still usable
+    wait_until_shown(qtbot, window, chest_dx)
+
+
+def test_python_dash_m_runs_the_viewer_entry_point():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "cxrviewer", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"cxrviewer {__version__}"
