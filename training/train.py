@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
 from pathlib import Path
@@ -125,7 +126,7 @@ def resolve_options(args: argparse.Namespace) -> dict:
     if options["cache_features"] and not 1 <= options["cache_stages"] <= options["freeze_stages"]:
         raise ValueError("--cache-features needs --freeze-stages N (N >= 1) and --cache-stages <= N: "
                          "only frozen stages can be cached")
-    if args.balanced_sampler and int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
+    if args.balanced_sampler and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("--balanced-sampler is not supported under torchrun; class weights are used instead")
     if options["epochs"] < 1 or options["batch_size"] < 1:
         raise ValueError("--epochs and --batch-size must be at least 1")
