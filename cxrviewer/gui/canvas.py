@@ -203,7 +203,8 @@ class ImageCanvas(pg.GraphicsView):
         return 100.0 / pixel if pixel > 0 and math.isfinite(pixel) else 100.0
 
     def _emit_zoom(self, *_args) -> None:
-        self.zoomChanged.emit(self.zoom_percent())
+        if self._image is not None:  # an empty view has no meaningful zoom
+            self.zoomChanged.emit(self.zoom_percent())
 
     # ----- cursor ---------------------------------------------------------
     def image_coords_at(self, scene_pos: QPointF) -> tuple[int, int] | None:

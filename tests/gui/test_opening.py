@@ -15,6 +15,7 @@ from .conftest import LOAD_TIMEOUT_MS, wait_until_idle, wait_until_shown
 
 
 def test_real_dicom_is_shown_with_default_window_and_header(qtbot, window, chest_cr):
+    assert window.status.zoom_label.text() == ""  # nothing open, nothing to report
     window.open_paths([chest_cr])
     wait_until_shown(qtbot, window, chest_cr)
 
@@ -28,6 +29,7 @@ def test_real_dicom_is_shown_with_default_window_and_header(qtbot, window, chest
     assert "THORAX" in window.overlay.text("top_right")
     assert any(row[1] == "PatientName" for row in window.tag_panel.visible_rows())
     assert "chest_cr_mono1" in window.windowTitle()
+    assert window.status.zoom_label.text() == f"Zoom {window.canvas.zoom_percent():.0f}%"
 
 
 def test_first_pixels_are_painted(qtbot, window, chest_dx):
