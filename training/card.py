@@ -84,6 +84,14 @@ def _training_section(session, training: dict[str, Any]) -> str:
         f"`{opt.get('reweight_by') or 'none'}`.",
         f"- Best epoch {training['best_epoch']} of {training['epochs_run']} run (early stopping on val macro-F1).",
     ]
+    calibration = training.get("calibration")
+    if calibration:
+        lines.append(
+            f"- Temperature {calibration['temperature']:.3f} (fitted on val). OOD: Mahalanobis distance of the "
+            f"penultimate features to the nearest class mean (shared covariance, fitted on the unaugmented "
+            f"train images); threshold {calibration['ood_threshold']:.2f} keeps "
+            f"{100 * calibration['ood_keep_fraction_of_val']:.1f}% of val images unflagged."
+        )
     return "\n".join(lines)
 
 

@@ -41,6 +41,8 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
              100 * session.opt["ood_keep_fraction"])
     model_dir = session.out / MODEL_SUBDIR
     training = training_record(session, state)
+    training["calibration"] = {"temperature": temperature, "ood_threshold": threshold,
+                               "ood_keep_fraction_of_val": session.opt["ood_keep_fraction"]}
     model.cpu().eval()
     args = (model_dir, model, session.labels, session.preprocessing, temperature, ood, threshold)
     export_model_dir(*args, training=training, card="(being written)\n")
