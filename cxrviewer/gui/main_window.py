@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
@@ -18,12 +18,11 @@ from .canvas import EMPTY_MESSAGE, ImageCanvas
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
 from .image_list import ImageList
 from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
+from .menus import build_actions, build_menu_bar
 from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
-from .shortcuts import SHORTCUTS
 from .status_bar import ViewerStatusBar
 from .tag_panel import TagPanel
-from .window_menu import WindowLevelMenu
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class MainWindow(QMainWindow):
         self.status = ViewerStatusBar(self)
         self.setStatusBar(self.status)
         self._build_docks()
-        self.actions_by_id = self._build_actions()
+        self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._connect()
         self._restore_layout()
@@ -112,43 +111,11 @@ class MainWindow(QMainWindow):
             "help": self.show_help,
         }
 
-    def _build_actions(self) -> dict[str, QAction]:
-        handlers = self._handlers()
-        actions = {}
-        for shortcut in SHORTCUTS:
-            action = QAction(shortcut.text, self)
-            action.setShortcuts([QKeySequence(k) for k in shortcut.keys])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(handlers[shortcut.action])
-            self.addAction(action)  # shortcuts work even when the menu bar is hidden
-            actions[shortcut.action] = action
-        return actions
-
     def _build_menus(self) -> None:
-        a = self.actions_by_id
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([a["open_files"], a["open_folder"]])
         self.recent_menu = RecentMenu(self.recent, self)
         self.recent_menu.chosen.connect(self.open_recent)
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(a["close_all"])
-        file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
-        view_menu = self.menuBar().addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
-                     None, "toggle_overlay", "toggle_cam"):
-            view_menu.addAction(a[name]) if name else view_menu.addSeparator()
-        view_menu.addSeparator()
-        for dock in (self.list_dock, self.tags_dock, self.results_dock):
-            view_menu.addAction(dock.toggleViewAction())
-        self.window_menu = WindowLevelMenu([a[f"preset_{n}"] for n in range(1, 6)], a["invert"], self)
-        self.menuBar().addMenu(self.window_menu)
-        go_menu = self.menuBar().addMenu("&Go")
-        go_menu.addActions([a[name] for name in ("previous_image", "next_image", "first_image", "last_image")])
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(a["help"])
-        about = help_menu.addAction("&About cxrviewer")
-        about.triggered.connect(self.show_about)
+        docks = [self.list_dock, self.tags_dock, self.results_dock]
+        self.window_menu = build_menu_bar(self, self.actions_by_id, self.recent_menu, docks, self.show_about)
 
     def _connect(self) -> None:
         self.image_list.currentPathChanged.connect(self.show_path)

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, Signal
 class ReadingViewBox(pg.ViewBox):
     # Screen-pixel deltas of a right-drag step: (dx, dy); dx > 0 is rightwards, dy > 0 downwards.
     windowDragged = Signal(float, float)
-    windowDragFinished = Signal()
     fitRequested = Signal()
 
     def __init__(self) -> None:
@@ -28,8 +27,6 @@ class ReadingViewBox(pg.ViewBox):
         ev.accept()
         delta = ev.screenPos() - ev.lastScreenPos()
         self.windowDragged.emit(float(delta.x()), float(delta.y()))
-        if ev.isFinish():
-            self.windowDragFinished.emit()
 
     def mouseClickEvent(self, ev):  # noqa: N802 (pyqtgraph API)
         if ev.double() and ev.button() == Qt.MouseButton.LeftButton:

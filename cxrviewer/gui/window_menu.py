@@ -49,7 +49,7 @@ class WindowLevelMenu(QMenu):
 
     def show_current(self, current: Window | None) -> None:
         """Tick the entry matching the window on screen, if any."""
-        candidates = list(zip(self._standard, self._presets)) + self._file_windows
+        candidates = list(zip(self._standard, self._presets[: len(self._standard)], strict=True)) + self._file_windows
         match = next((a for w, a in candidates if current is not None and w == current), None)
         for action in self._group.actions():
             action.setChecked(action is match)

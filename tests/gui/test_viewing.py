@@ -83,7 +83,8 @@ def test_right_drag_down_raises_the_centre_and_left_narrows(qtbot, shown_dx):
 def test_number_keys_apply_the_five_presets(qtbot, shown_dx):
     presets = standard_presets(shown_dx.canvas.image)
     seen = set()
-    for key, preset in zip((Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_1), presets[1:] + presets[:1]):
+    keys = (Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_1)
+    for key, preset in zip(keys, presets[1:] + presets[:1], strict=True):
         qtbot.keyClick(shown_dx, key)
         assert _levels(shown_dx) == pytest.approx((preset.low, preset.high))
         assert shown_dx.canvas.window.name == preset.name

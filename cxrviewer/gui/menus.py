@@ -1,0 +1,56 @@
+"""Actions from the shortcut table, and the menu bar that arranges them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+
+from .shortcuts import SHORTCUTS
+from .window_menu import WindowLevelMenu
+
+_VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
+               None, "toggle_overlay", "toggle_cam")
+_GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image")
+
+
+def build_actions(window: QMainWindow, handlers: Mapping[str, Callable]) -> dict[str, QAction]:
+    """One QAction per row of SHORTCUTS, added to the window so keys work without menus."""
+    actions = {}
+    for shortcut in SHORTCUTS:
+        action = QAction(shortcut.text, window)
+        action.setShortcuts([QKeySequence(k) for k in shortcut.keys])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(handlers[shortcut.action])
+        window.addAction(action)
+        actions[shortcut.action] = action
+    return actions
+
+
+def build_menu_bar(window: QMainWindow, actions: Mapping[str, QAction], recent_menu: QMenu,
+                   docks: list[QDockWidget], show_about: Callable[[], None]) -> WindowLevelMenu:
+    """File, View, Window/level, Go, Help. Returns the Window/level menu, which tracks state."""
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addActions([actions["open_files"], actions["open_folder"]])
+    file_menu.addMenu(recent_menu)
+    file_menu.addAction(actions["close_all"])
+    file_menu.addSeparator()
+    file_menu.addAction(actions["quit"])
+
+    view_menu = bar.addMenu("&View")
+    for name in _VIEW_ITEMS:
+        view_menu.addAction(actions[name]) if name else view_menu.addSeparator()
+    view_menu.addSeparator()
+    view_menu.addActions([dock.toggleViewAction() for dock in docks])
+
+    window_menu = WindowLevelMenu([actions[f"preset_{n}"] for n in range(1, 6)], actions["invert"], window)
+    bar.addMenu(window_menu)
+    bar.addMenu("&Go").addActions([actions[name] for name in _GO_ITEMS])
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(actions["help"])
+    help_menu.addAction("&About cxrviewer").triggered.connect(show_about)
+    return window_menu
