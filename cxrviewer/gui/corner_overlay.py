@@ -49,6 +49,8 @@ def display_lines(window: Window | None, zoom: float) -> list[str]:
 
 def geometry_lines(image: LoadedImage, orientation: Orientation, inverted: bool) -> list[str]:
     lines = [f"{image.width} × {image.height}  {image.photometric} {image.bits}-bit"]
+    if image.frames > 1:  # only the first frame is shown; say so rather than hide it
+        lines.append(f"frame 1 of {image.frames}")
     if not orientation.is_identity:
         lines.append(orientation.describe())
     if inverted:

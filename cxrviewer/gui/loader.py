@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from cxrviewer.imaging.windowing import standard_presets
 from cxrviewer.io import ImageLoadError, LoadedImage, Window, load_image
@@ -122,6 +122,9 @@ class ImageLoader(QObject):
         self._wake.connect(self._worker.drain)
         self._worker.finished.connect(self.loaded)
         self._closed = False
+        app = QCoreApplication.instance()
+        if app is not None:  # also stop cleanly when the app quits without closing the window
+            app.aboutToQuit.connect(self.shutdown)
         self._thread.start()
 
     def request(self, path: Path, purpose: str = DISPLAY) -> int:

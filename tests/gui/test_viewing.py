@@ -283,3 +283,14 @@ def test_a_long_session_of_mouse_work_does_not_bring_the_viewer_down(qtbot, show
     assert widths == sorted(widths) and len(set(widths)) == 3  # every drag widened the window
     _send_mouse(viewport, QEvent.Type.MouseMove, viewport.rect().center(), none, none)
     assert shown_dx.status.pixel_label.text().startswith("x ")
+
+
+def test_overlay_says_when_only_the_first_frame_is_shown(shown_dx):
+    import dataclasses
+
+    from cxrviewer.gui.corner_overlay import geometry_lines
+
+    image = shown_dx.canvas.image
+    assert not any("frame" in line for line in geometry_lines(image, shown_dx.canvas.orientation, False))
+    multi = dataclasses.replace(image, frames=3)
+    assert "frame 1 of 3" in geometry_lines(multi, shown_dx.canvas.orientation, False)
