@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -197,3 +198,16 @@ def test_home_end_and_close_all(qtbot, window, chest_dx, demo_png, demo_jpeg):
     wait_until_idle(qtbot, window)
     qtbot.wait(50)
     assert window.image_list.count() == 0  # no late result put anything back
+
+
+@pytest.mark.parametrize("focus", ["canvas", "image_list"])
+def test_navigation_keys_step_once_wherever_the_focus_is(qtbot, window, chest_dx, demo_png, demo_jpeg, focus):
+    window.open_paths([chest_dx, demo_png, demo_jpeg])
+    wait_until_shown(qtbot, window, chest_dx)
+    widget = getattr(window, focus)
+    widget.setFocus()
+    qtbot.keyClick(widget, Qt.Key.Key_Down)
+    wait_until_shown(qtbot, window, demo_png)
+    assert window.image_list.currentRow() == 1  # one step, not one from the list and one from us
+    qtbot.keyClick(widget, Qt.Key.Key_Space)  # reset, not "select item"
+    assert window.image_list.currentRow() == 1
