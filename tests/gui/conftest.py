@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, QThread
 
+from cxrviewer.gui import pyside_refcount_guard
 from cxrviewer.resources import demo_images
+
+# PySide6 6.12.0 on Python 3.11 aborts a process after a few thousand Qt calls; the
+# viewer guards itself, and so must the test process, whether pytest is run on this
+# folder or on the whole suite (see the module for the defect).
+pyside_refcount_guard.install()
 
 CHEST_CR = "chest_cr_mono1_j2k_lossy.dcm"
 CHEST_DX = "chest_dx_mono2_uncompressed.dcm"
@@ -19,14 +25,6 @@ LOAD_TIMEOUT_MS = 30_000  # generous: the CPU is shared with training jobs
 # The offscreen platform plugin warns that it cannot propagate dock size hints; that is
 # a limit of the headless test platform, not of the viewer, so only that message is allowed.
 _OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
-
-
-def pytest_sessionstart(session):
-    # PySide6 6.12.0 on Python 3.11 would abort the test process after a few thousand
-    # Qt calls; the viewer guards itself, and so must the test session (see the module).
-    from cxrviewer.gui import pyside_refcount_guard
-
-    pyside_refcount_guard.install()
 
 
 def pytest_collection_modifyitems(items):
