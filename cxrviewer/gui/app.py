@@ -41,11 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Qt is imported only now, so `--help` and `--version` stay instant.
     from PySide6.QtWidgets import QApplication
 
-    from . import error_hook, pyside_refcount_guard
+    from . import error_hook
     from .main_window import MainWindow
     from .theme import apply_dark_theme
 
-    pyside_refcount_guard.install()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "cxrviewer"])
     app.setOrganizationName("cxrviewer")
     app.setApplicationName("cxrviewer")

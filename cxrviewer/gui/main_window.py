@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
 
-from . import dialogs, pyside_refcount_guard
+from . import dialogs
 from .canvas import EMPTY_MESSAGE, ImageCanvas
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
 from .image_list import ImageList
@@ -37,7 +37,6 @@ def local_paths(urls: Iterable[QUrl]) -> list[Path]:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
-        pyside_refcount_guard.install()  # before any widget: see the module for why
         super().__init__(parent)
         self.setWindowTitle(_TITLE)
         self.setAcceptDrops(True)

@@ -9,13 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, QThread
 
-from cxrviewer.gui import pyside_refcount_guard
 from cxrviewer.resources import demo_images
-
-# PySide6 6.12.0 on Python 3.11 aborts a process after a few thousand Qt calls; the
-# viewer guards itself, and so must the test process, whether pytest is run on this
-# folder or on the whole suite (see the module for the defect).
-pyside_refcount_guard.install()
 
 CHEST_CR = "chest_cr_mono1_j2k_lossy.dcm"
 CHEST_DX = "chest_dx_mono2_uncompressed.dcm"

@@ -74,7 +74,8 @@ def test_thumbnails_replace_the_placeholder(qtbot, window, study_folder):
 def _drag_and_drop(target, mime: QMimeData) -> tuple[bool, bool]:
     """Deliver drag-enter then drop to `target` as Qt would; returns (enter accepted, drop accepted)."""
     point = QPointF(20, 20)
-    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime,
+    # QDragEnterEvent takes an integer QPoint on PySide6 6.11; QDropEvent a QPointF.
+    enter = QDragEnterEvent(point.toPoint(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, enter)
     drop = QDropEvent(point, Qt.DropAction.CopyAction, mime,

@@ -270,7 +270,7 @@ def test_windows_stored_in_the_file_are_offered(qtbot, window, chest_cr):
 
 def test_a_long_session_of_mouse_work_does_not_bring_the_viewer_down(qtbot, shown_dx):
     """Thousands of mouse moves and window drags: PySide6 6.12.0 on Python 3.11 aborted here
-    (it drops a reference to None/True per call) until cxrviewer.gui.pyside_refcount_guard."""
+    (it drops a reference to None/True per call), which is why constraints.txt pins 6.11.3."""
     viewport = shown_dx.canvas.viewport()
     none = Qt.MouseButton.NoButton
     for i in range(3000):
