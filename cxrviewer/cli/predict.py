@@ -29,7 +29,7 @@ from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
 from cxrviewer.io import iter_image_files, load_image
-from cxrviewer.model.cam_methods import CAM_METHODS, GRADCAM
+from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
 from cxrviewer.model.cam_render import render_overlay, write_png_atomic
 from cxrviewer.resources import bundled_model_dir
 

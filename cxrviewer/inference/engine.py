@@ -26,7 +26,6 @@ import torch
 
 from cxrviewer.io import LoadedImage, load_image
 from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
-from cxrviewer.model.cam_methods import check_method
 from cxrviewer.model.config import CARD_FILE
 from cxrviewer.model.predictor import Prediction, Predictor
 from cxrviewer.model.preprocess import Preprocessed
@@ -81,8 +80,6 @@ class InferenceEngine:
         want_cam = requests[0].cam
         if any(r.cam != want_cam or r.cam_method != method for r in requests):
             raise ValueError("a batch must use one CAM setting")
-        if want_cam:
-            check_method(method)
         targets = [resolve_target(r.target, self._labels) for r in requests]
         start = time.perf_counter()
         prepared = [self.predictor.preprocess(image) for image in images]

@@ -15,8 +15,12 @@ from types import MappingProxyType
 import numpy as np
 
 from cxrviewer.io.image import LoadedImage
+from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM, check_method
 
-DEFAULT_CAM_METHOD = "gradcam"
+__all__ = ["CAM_METHODS", "DEFAULT_CAM_METHOD", "DEFAULT_UNCERTAIN_BELOW", "BatchProgress", "InferenceError",
+           "InferenceRequest", "InferenceResult", "ModelInfo", "ModelLoadFailure"]
+
+DEFAULT_CAM_METHOD = GRADCAM
 # A top-class probability below this marks the result "uncertain" when the model
 # directory does not set its own threshold (ModelConfig.uncertain_below).
 DEFAULT_UNCERTAIN_BELOW = 0.6
@@ -37,6 +41,7 @@ class InferenceRequest:
     def __post_init__(self) -> None:
         if (self.image is None) == (self.path is None):
             raise ValueError("give exactly one of image and path")
+        check_method(self.cam_method)
         if self.image is not None:
             object.__setattr__(self, "path", self.image.path)
         else:

@@ -15,10 +15,20 @@ How the window uses it
     worker.start()                      # returns at once; the model loads in the thread
 
     rid = worker.submit(loaded_image, cam=True, cam_method="gradcam", target=None)
+    # methods for a menu: cxrviewer.model.cam_options.CAM_METHODS / CAM_METHOD_TITLES (no torch)
+    # target: None (predicted class), a label from ModelInfo.labels, or its index
     bid = worker.submit_batch(paths, cam=False)      # triage a folder; QueueFullError if too many
     worker.cancel_batch(bid); worker.cancel_interactive()
     worker.load_model(other_dir)        # refused -> model_failed, the current model stays
     worker.close()                      # in closeEvent; bounded wait, safe twice
+
+Showing a result: ``result.cam`` is float32 (H, W) in [0, 1] on the same pixel
+grid as ``LoadedImage.pixels``, so the overlay item takes the base image's
+transform unchanged (rotate/flip included); colour-map it and make weak values
+transparent (cxrviewer.model.cam_render does the same for ``cxr predict`` PNGs,
+without Qt). Show ``uncertain`` and ``ood_flag`` with the label: a map on an
+out-of-distribution image (``ood_flag``) explains a reading that should not be
+trusted. Results say "research use only, not for diagnosis" wherever shown.
 
 Interactive requests are "latest wins": ``submit`` cancels the previous one and
 a result for anything but the latest interactive id is dropped before it
@@ -45,7 +55,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from cxrviewer.io.image import LoadedImage
 from cxrviewer.resources import bundled_model_dir
@@ -193,12 +203,20 @@ class InferenceWorker(QObject):
         if self._started or self._closed:
             return
         self._started = True
+        app = QCoreApplication.instance()
+        if app is not None:  # a safety net: a window that forgets close() must not crash on exit
+            app.aboutToQuit.connect(self.close)
         self._queue.put_command(_LOAD, self._initial_dir)
         self._thread.start()
 
     def submit(self, image: LoadedImage | str | Path, *, cam: bool = True,
                cam_method: str = DEFAULT_CAM_METHOD, target: int | str | None = None) -> int:
-        """Analyse the image on screen; supersedes the previous interactive request."""
+        """Analyse the image on screen; supersedes the previous interactive request.
+
+        An unknown ``cam_method`` raises ValueError here; problems that depend on
+        the image or the model (an unreadable file, a label the model lacks) come
+        back as an ``error`` signal.
+        """
         request = InferenceRequest(next(self._ids), cam=cam, cam_method=cam_method, target=target,
                                    **_image_or_path(image))
         self._check_open()

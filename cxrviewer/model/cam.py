@@ -41,7 +41,8 @@ import torch
 from torch import nn
 
 from .cam_hooks import capture_layer, resolve_layer
-from .cam_methods import CAM_METHODS, GRADCAM, check_method, raw_cam
+from .cam_methods import raw_cam
+from .cam_options import CAM_METHODS, GRADCAM, check_method
 from .preprocess import Geometry, Preprocessed
 
 __all__ = ["CAM_METHODS", "CamBatch", "CamResult", "compute_cam", "explain", "map_to_full_resolution",

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import torch
 
-GRADCAM = "gradcam"
-GRADCAM_PLUS_PLUS = "gradcam++"
-HIRESCAM = "hirescam"
-CAM_METHODS = (GRADCAM, GRADCAM_PLUS_PLUS, HIRESCAM)
+from .cam_options import CAM_METHODS, GRADCAM, GRADCAM_PLUS_PLUS, HIRESCAM, check_method
+
+__all__ = ["CAM_METHODS", "check_method", "gradcam", "gradcam_plus_plus", "hirescam", "raw_cam"]
 
 _PLUS_PLUS_EPS = 1e-6  # the reference library's epsilon, kept for identical maps
 
@@ -44,12 +43,6 @@ def hirescam(activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
 
 
 _FORMULAS = {GRADCAM: gradcam, GRADCAM_PLUS_PLUS: gradcam_plus_plus, HIRESCAM: hirescam}
-
-
-def check_method(method: str) -> str:
-    if method not in _FORMULAS:
-        raise ValueError(f"unknown CAM method {method!r}; choose one of: {', '.join(CAM_METHODS)}")
-    return method
 
 
 def raw_cam(method: str, activations: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:

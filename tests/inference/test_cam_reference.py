@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,7 @@ REFERENCE = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "hirescam": HiRes
 MIN_CORRELATION = 0.99
 
 
+@functools.cache  # building and loading Lite0 costs seconds on a shared CPU; CAM leaves it unchanged
 def _lite0(init: str) -> torch.nn.Module:
     torch.manual_seed(0)
     model = build_model("efficientnet_lite0", 3)

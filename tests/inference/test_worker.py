@@ -74,6 +74,11 @@ def test_failures_become_error_signals_and_the_worker_goes_on(qtbot, worker, cor
     assert served.args[0].request_id == good and worker.is_running()
 
 
+def test_an_unknown_cam_method_is_refused_at_once(worker, chest_image):
+    with pytest.raises(ValueError, match="unknown CAM method 'scorecam'"):
+        worker.submit(chest_image, cam_method="scorecam")
+
+
 def test_a_tampered_model_is_refused_and_the_old_one_kept(qtbot, worker, tmp_path, random_model_dir, chest_image):
     tampered = tmp_path / "tampered"
     shutil.copytree(random_model_dir, tampered)
