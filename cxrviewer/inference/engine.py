@@ -60,6 +60,8 @@ class InferenceEngine:
 
     def run(self, request: InferenceRequest, cancelled: Cancelled = _never) -> InferenceResult | None:
         """Analyse one image; None when ``cancelled()`` turned true between steps."""
+        if cancelled():
+            return None
         timings: dict[str, float] = {}
         image = request.image
         if image is None:
@@ -86,7 +88,7 @@ class InferenceEngine:
         timings["preprocess_ms"] = (time.perf_counter() - start) * 1e3 / len(images)
         if cancelled():
             return []
-        batch = torch.from_numpy(np.stack([p.array for p in prepared])).to(self.predictor.device)
+        batch = np.stack([p.array for p in prepared])
         if want_cam:
             predictions, cams, step_ms = self._forward_with_cam(batch, targets, method, prepared)
         else:
@@ -98,9 +100,10 @@ class InferenceEngine:
         timings["total_ms"] = sum(timings.values())
         return [self._result(r, p, c, timings) for r, p, c in zip(requests, predictions, cams)]
 
-    def _forward_with_cam(self, batch, targets, method, prepared):
+    def _forward_with_cam(self, batch: np.ndarray, targets, method, prepared):
         model, config = self.predictor.model, self.predictor.config
-        explained = compute_cam(model, batch, config.cam_target_layer, method, _targets(targets))
+        inputs = torch.from_numpy(batch).to(self.predictor.device)
+        explained = compute_cam(model, inputs, config.cam_target_layer, method, _targets(targets))
         predictions = self._predictions(explained.logits, explained.features)
         start = time.perf_counter()
         cams = [cam_result(explained, i, method, self._labels, p.geometry) for i, p in enumerate(prepared)]
@@ -108,9 +111,9 @@ class InferenceEngine:
         timings["cam_ms"] += (time.perf_counter() - start) * 1e3  # mapping back to full resolution
         return predictions, cams, timings
 
-    def _forward_only(self, batch: torch.Tensor) -> tuple[list[Prediction], dict[str, float]]:
+    def _forward_only(self, batch: np.ndarray) -> tuple[list[Prediction], dict[str, float]]:
         start = time.perf_counter()
-        predictions = self.predictor.predict_arrays(batch.cpu().numpy())
+        predictions = self.predictor.predict_arrays(batch)
         return predictions, {"forward_ms": (time.perf_counter() - start) * 1e3, "cam_ms": 0.0}
 
     @torch.inference_mode()

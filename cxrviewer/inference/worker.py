@@ -78,6 +78,7 @@ ENGINE_MODULE = "cxrviewer.inference.engine"  # imported by name, in the worker 
 CLOSE_WAIT_MS = 30_000
 _LOAD = "load_model"
 _FINISH_BATCH = "finish_batch"
+NO_MODEL_MESSAGE = "No AI model is loaded, so the image was not analysed (see the model message)."
 _orphans: set[QThread] = set()  # threads that outlived close(); kept alive until they end
 
 
@@ -134,20 +135,22 @@ class _InferenceThread(QThread):
         request = work.request
         if work.batch is None:
             self.started_request.emit(request.request_id)
+        if self._engine is None:
+            self._report(work, InferenceError(request.request_id, request.path, NO_MODEL_MESSAGE, request.batch_id))
+            return
         try:
-            if self._engine is None:
-                raise _NoModelError()
             result = self._engine.run(request, cancelled=work.is_cancelled)
         except Exception as exc:
-            message = _NoModelError.MESSAGE if isinstance(exc, _NoModelError) else describe_failure(exc, request.path)
             log.info("request %d failed: %s", request.request_id, type(exc).__name__)
             log.debug("failure detail", exc_info=True)
-            self._report(work, InferenceError(request.request_id, request.path, message, request.batch_id), failed=True)
+            message = describe_failure(exc, request.path)
+            self._report(work, InferenceError(request.request_id, request.path, message, request.batch_id))
             return
         if result is not None and not work.is_cancelled():
-            self._report(work, result, failed=False)
+            self._report(work, result)
 
-    def _report(self, work: Work, item: InferenceResult | InferenceError, failed: bool) -> None:
+    def _report(self, work: Work, item: InferenceResult | InferenceError) -> None:
+        failed = isinstance(item, InferenceError)
         job = work.batch
         if job is not None:
             job.done += 1
@@ -156,10 +159,6 @@ class _InferenceThread(QThread):
         (self.failed if failed else self.result_ready).emit(item)
         if job is not None:
             self.progress.emit(job.progress())
-
-
-class _NoModelError(Exception):
-    MESSAGE = "No AI model is loaded, so the image was not analysed (see the model message)."
 
 
 class InferenceWorker(QObject):
