@@ -12,8 +12,6 @@ from cxrviewer.model.export import create_random_model_dir
 
 CHEST_PNG = "covid_hannover_4d98e1de.png"
 CHEST_DCM = "chest_dx_nih.dcm"
-DENTAL_DCM = "dental_cr_mono1_jpeg_lossless_modality_lut.dcm"
-SIGNAL_TIMEOUT_MS = 60_000  # generous: the CPU is shared with training jobs
 
 
 @pytest.fixture(scope="session")
