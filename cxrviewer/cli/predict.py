@@ -41,10 +41,12 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (f"--json keys: {', '.join(JSON_KEYS)}. Exit status: 0 all images analysed, 1 any failed, "
+                     "2 usage error or no usable model. Research use only, not for diagnosis.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (walked recursively)")
     parser.add_argument("--model", metavar="DIR", type=Path, help="model directory (default: the bundled model)")
     parser.add_argument("--cam-dir", metavar="DIR", type=Path,
-                        help="write a Grad-CAM overlay PNG per image into DIR")
+                        help="write a heat-map overlay PNG per image (<name>.cam.png) into DIR")
     parser.add_argument("--cam-method", choices=CAM_METHODS, default=GRADCAM, help="CAM method (default: gradcam)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
