@@ -134,12 +134,19 @@ def explain(
     target: Target = None,
     labels: Sequence[str] = (),
 ) -> CamResult:
-    """The map for one preprocessed image, on the model input and on the full image."""
-    device = _model_device(model)
-    names = labels or tuple(str(i) for i in range(_num_classes(model, preprocessed, device)))
-    index = resolve_target(target, names)
-    inputs = torch.from_numpy(preprocessed.array[None]).to(device)
+    """The map for one preprocessed image, on the model input and on the full image.
+
+    Without ``labels`` the classes are named by their index and ``target`` must be an index.
+    """
+    if labels:
+        index = resolve_target(target, labels)
+    elif isinstance(target, str):
+        raise ValueError(f"class {target!r} given by name, but no labels were passed")
+    else:
+        index = target  # compute_cam checks the range
+    inputs = torch.from_numpy(preprocessed.array[None]).to(_model_device(model))
     batch = compute_cam(model, inputs, target_layer, method, index)
+    names = tuple(labels) or tuple(str(i) for i in range(batch.logits.shape[1]))
     return cam_result(batch, 0, method, names, preprocessed.geometry)
 
 
@@ -186,14 +193,6 @@ def _normalise_and_resize(raw: torch.Tensor, size: tuple[int, int]) -> np.ndarra
 def _model_device(model: nn.Module) -> torch.device:
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
-
-
-def _num_classes(model: nn.Module, preprocessed: Preprocessed, device: torch.device) -> int:
-    classifier = getattr(model, "classifier", None)
-    if isinstance(classifier, nn.Linear):
-        return classifier.out_features
-    with torch.inference_mode():
-        return int(model(torch.from_numpy(preprocessed.array[None]).to(device)).shape[1])
 
 
 def _sync(tensor: torch.Tensor) -> None:

@@ -104,3 +104,11 @@ def test_target_by_label_equals_target_by_index(setup):
     np.testing.assert_array_equal(by_index.full_map, by_label.full_map)
     with pytest.raises(ValueError, match="unknown class"):
         explain(model, pre, model.down, target="other", labels=("bright", "dark"))
+
+
+def test_without_labels_classes_are_named_by_index(setup):
+    _, pre, model = setup
+    assert explain(model, pre, model.down, target=1).label == "1"
+    assert explain(model, pre, model.down).class_index == 0  # the predicted class: brightness > 0
+    with pytest.raises(ValueError, match="no labels"):
+        explain(model, pre, model.down, target="bright")
