@@ -1,4 +1,4 @@
-"""Entry point: ``cxrviewer [--demo] [PATH ...]`` and ``python -m cxrviewer``."""
+"""Entry point: ``cxrviewer [--demo] [--model DIR] [PATH ...]`` and ``python -m cxrviewer``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("paths", nargs="*", type=Path, help="image files or folders to open")
     parser.add_argument("--demo", action="store_true", help="open the bundled demo images")
+    parser.add_argument("--model", type=Path, metavar="DIR", default=None,
+                        help="AI model folder to use instead of the bundled one (holds model.json)")
     parser.add_argument("--version", action="version", version=f"cxrviewer {__version__}")
     return parser.parse_args(argv)
 
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("cxrviewer")
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
-    window = MainWindow()
+    window = MainWindow(model_dir=args.model)
     uninstall_hook = error_hook.install(lambda text: window.statusBar().showMessage(text, 15000))
     window.show()
     open_startup_paths(window, args)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel
 
 from cxrviewer.io import LoadedImage, Window
 
+from .cam_overlay import CamOverlay
 from .orientation import Orientation
 from .viewbox import ReadingViewBox
 
@@ -61,9 +62,11 @@ class ImageCanvas(pg.GraphicsView):
         self.view.enableAutoRange(enable=False)
 
         self.base = _PaintReportingImageItem(axisOrder="row-major", autoDownsample=True)
-        self.overlay = pg.ImageItem(axisOrder="row-major")  # filled by the AI reader
+        # The AI heat map: full resolution like the base, so it shares the base's transform.
+        self.overlay = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.overlay.setZValue(10)
         self.overlay.setVisible(False)
+        self.cam = CamOverlay(self.overlay)
         self._layers: list[pg.ImageItem] = []
         for item in (self.base, self.overlay):
             self.add_layer(item)
@@ -97,8 +100,7 @@ class ImageCanvas(pg.GraphicsView):
         self._window = window or image.window
         self._inverted = False
         self._orientation = Orientation()
-        self.overlay.clear()
-        self.overlay.setVisible(False)
+        self.cam.clear()  # a map belongs to one image
         self._message.hide()
         low, high = self._window.low, self._window.high
         self.base.setImage(image.pixels, autoLevels=False, levels=(low, high))
@@ -121,8 +123,7 @@ class ImageCanvas(pg.GraphicsView):
         self._image = None
         self._window = None
         self.base.clear()
-        self.overlay.clear()
-        self.overlay.setVisible(False)
+        self.cam.clear()
         self.show_message(message)
 
     def show_message(self, text: str) -> None:

@@ -32,7 +32,7 @@ def help_html() -> str:
         if shortcut.group != group:
             group = shortcut.group
             rows.append(f"<tr><th colspan='2' align='left'><br>{html.escape(group)}</th></tr>")
-        keys = " / ".join(f"<kbd>{html.escape(_readable_key(k))}</kbd>" for k in shortcut.keys)
+        keys = " / ".join(f"<kbd>{html.escape(_readable_key(k))}</kbd>" for k in shortcut.keys) or "(menu)"
         rows.append(f"<tr><td>{keys}</td><td>{html.escape(shortcut.text)}</td></tr>")
     rows.append("<tr><th colspan='2' align='left'><br>Mouse</th></tr>")
     rows += [f"<tr><td>{html.escape(g)}</td><td>{html.escape(t)}</td></tr>" for g, t in MOUSE_BINDINGS]
@@ -78,3 +78,9 @@ def help_dialog(parent: QWidget | None = None) -> QDialog:
 
 def about_dialog(parent: QWidget | None = None) -> QDialog:
     return _text_dialog(parent, "About cxrviewer", about_markdown(), markdown=True)
+
+
+def model_card_dialog(parent: QWidget | None, model_name: str, card_markdown: str) -> QDialog:
+    body = card_markdown.strip() or f"The model {model_name} has no MODEL_CARD.md."
+    return _text_dialog(parent, f"Model card — {model_name}", f"{body}\n\n---\n\n*{NOT_FOR_DIAGNOSIS}*",
+                        markdown=True)

@@ -1,4 +1,11 @@
-"""The left-hand list of opened files, with previews and visible failure markers."""
+"""The left-hand list of opened files: previews, failure markers, the AI reading of each.
+
+Every row has two lines (name, then the AI reading or a blank) so rows keep one
+height as readings arrive. ``set_sort(label)`` orders the list as a triage
+worklist: highest probability of ``label`` first, images flagged out of
+distribution next (their probabilities mean nothing), then the rest in the order
+opened; ``set_sort(None)`` restores the order opened. Sorting keeps the selection.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,35 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
+from .ai_format import list_badge
 from .thumbnails import THUMBNAIL_SIDE, thumbnail_icon
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
+_ORDER_ROLE = Qt.ItemDataRole.UserRole + 2  # position when opened
+_READING_ROLE = Qt.ItemDataRole.UserRole + 3  # (probabilities dict, ood flag) or None
+_SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # the key __lt__ compares
 _FAILED_COLOUR = QColor("#ff8a80")
+_OOD_COLOUR = QColor("#ffb74d")
+_NO_READING = "\u00a0"  # a blank second line that still takes a line's height
+
+
+class _Row(QListWidgetItem):
+    """A list row that sorts by the key the list gives it."""
+
+    def __lt__(self, other: QListWidgetItem) -> bool:
+        return self.data(_SORT_ROLE) < other.data(_SORT_ROLE)
+
+
+def _sort_key(item: QListWidgetItem, label: str | None) -> tuple:
+    order = item.data(_ORDER_ROLE)
+    reading = item.data(_READING_ROLE)
+    if label is None:
+        return (0, 0.0, order)
+    if reading is None or label not in reading[0]:
+        return (2, 0.0, order)
+    probabilities, ood = reading
+    return (1, 0.0, order) if ood else (0, -float(probabilities[label]), order)
 
 
 def _failed_icon() -> QIcon:
@@ -52,6 +83,8 @@ class ImageList(QListWidget):
         self.viewport().setAcceptDrops(False)
         self.currentItemChanged.connect(self._on_current_changed)
         self._rows: dict[Path, QListWidgetItem] = {}
+        self._opened = 0
+        self._sort_label: str | None = None
         self._placeholder = thumbnail_icon(np.full((THUMBNAIL_SIDE, THUMBNAIL_SIDE), 24, np.uint8))
         self._failed_icon = _failed_icon()
 
@@ -61,8 +94,12 @@ class ImageList(QListWidget):
         for path in paths:
             if path in self._rows:
                 continue
-            item = QListWidgetItem(self._placeholder, path.name)
+            item = _Row(self._placeholder, f"{path.name}\n{_NO_READING}")
             item.setData(_PATH_ROLE, str(path))
+            item.setData(_ORDER_ROLE, self._opened)
+            item.setData(_READING_ROLE, None)
+            item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
+            self._opened += 1
             item.setToolTip(str(path))
             self.addItem(item)
             self._rows[path] = item
@@ -97,6 +134,57 @@ class ImageList(QListWidget):
     def clear_all(self) -> None:
         self.clear()
         self._rows.clear()
+        self._opened = 0
+
+    # ----- AI readings and triage order -------------------------------------------------
+    def set_reading(self, path: Path, result) -> None:
+        """Show an InferenceResult's label and confidence (or an OOD mark) under the name."""
+        item = self._rows.get(path)
+        if item is None or item.data(_ERROR_ROLE) is not None:
+            return
+        item.setData(_READING_ROLE, (dict(result.probabilities), bool(result.ood_flag)))
+        item.setText(f"{path.name}\n{list_badge(result)}")
+        item.setForeground(QBrush(_OOD_COLOUR) if result.ood_flag else QBrush())
+        item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
+
+    def mark_analysis_failed(self, path: Path, message: str) -> None:
+        item = self._rows.get(path)
+        if item is None or item.data(_ERROR_ROLE) is not None:
+            return
+        item.setData(_READING_ROLE, None)
+        item.setText(f"{path.name}\n(not analysed)")
+        item.setToolTip(f"{path}\n\n{message}")
+
+    def clear_readings(self) -> None:
+        """Another model: the old readings no longer apply."""
+        for path, item in self._rows.items():
+            if item.data(_ERROR_ROLE) is None:
+                item.setData(_READING_ROLE, None)
+                item.setText(f"{path.name}\n{_NO_READING}")
+                item.setForeground(QBrush())
+                item.setToolTip(str(path))
+        self.resort()
+
+    def reading_text(self, path: Path) -> str:
+        item = self._rows.get(path)
+        return item.text().split("\n", 1)[1].strip() if item is not None else ""
+
+    def set_sort(self, label: str | None) -> None:
+        """Highest probability of ``label`` first; None: the order the images were opened."""
+        self._sort_label = label
+        self.resort()
+
+    @property
+    def sort_label(self) -> str | None:
+        return self._sort_label
+
+    def resort(self) -> None:
+        for item in self._rows.values():
+            item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
+        self.sortItems(Qt.SortOrder.AscendingOrder)
+        current = self.currentItem()
+        if current is not None:
+            self.scrollToItem(current)
 
     def set_thumbnail(self, path: Path, thumbnail: np.ndarray) -> None:
         item = self._rows.get(path)
@@ -110,6 +198,8 @@ class ImageList(QListWidget):
         item.setData(_ERROR_ROLE, reason)
         item.setIcon(self._failed_icon)
         item.setText(f"⚠ {path.name}\n(cannot open)")
+        item.setData(_READING_ROLE, None)
+        item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
         item.setForeground(QBrush(_FAILED_COLOUR))
         item.setToolTip(f"{path}\n\n{reason}")
 

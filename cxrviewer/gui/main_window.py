@@ -14,8 +14,10 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 from cxrviewer.io import Window
 
 from . import dialogs
+from .ai_reader import AiReader
 from .canvas import EMPTY_MESSAGE, ImageCanvas
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
+from .exporting import Exporter
 from .image_list import ImageList
 from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
 from .menus import build_actions, build_menu_bar
@@ -23,6 +25,7 @@ from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
 from .status_bar import ViewerStatusBar
 from .tag_panel import TagPanel
+from .triage_panel import ImageListPanel
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,10 @@ def local_paths(urls: Iterable[QUrl]) -> list[Path]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    """The viewer. ``model_dir``: the AI model folder (None: the bundled model)."""
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None,
+                 model_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(_TITLE)
         self.setAcceptDrops(True)
@@ -51,11 +57,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.overlay = CornerOverlay(self.canvas)
         self.image_list = ImageList()
+        self.list_panel = ImageListPanel(self.image_list)
         self.tag_panel = TagPanel()
         self.results_pane = ResultsPane()
         self.status = ViewerStatusBar(self)
         self.setStatusBar(self.status)
         self._build_docks()
+        self.exporter = Exporter(self)
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
         self._connect()
@@ -63,6 +71,9 @@ class MainWindow(QMainWindow):
         # Last, so a failure above cannot leave a thread running behind a half-built window.
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_loaded)
+        # The model loads in the worker's thread; torch is imported there, after the window exists.
+        self.ai = AiReader(self, model_dir)
+        self.ai.start()
 
     # ----- construction ---------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -74,15 +85,15 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.list_dock = self._dock("Images", "imagesDock", self.image_list, left)
+        self.list_dock = self._dock("Images", "imagesDock", self.list_panel, left)
         self.results_dock = self._dock("AI second reader", "resultsDock", self.results_pane, right)
         self.tags_dock = self._dock("Image header", "tagsDock", self.tag_panel, right)
 
     def _default_dock_sizes(self) -> None:
-        # Wide enough for thumbnails with names and for header values; the AI pane is a
-        # placeholder for now, so the header gets most of the height.
-        self.resizeDocks([self.list_dock, self.results_dock], [280, 420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.results_dock, self.tags_dock], [150, 650], Qt.Orientation.Vertical)
+        # Wide enough for thumbnails with names and readings, for the probability bars and
+        # for header values; the AI pane gets the height its reading and controls need.
+        self.resizeDocks([self.list_dock, self.results_dock], [300, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock, self.tags_dock], [520, 280], Qt.Orientation.Vertical)
 
     def _handlers(self) -> dict:
         presets = {f"preset_{n}": (lambda _=False, i=n - 1: self.apply_preset(i)) for n in range(1, 6)}
@@ -105,8 +116,12 @@ class MainWindow(QMainWindow):
             "flip_v": lambda: self.canvas.set_orientation(self.canvas.orientation.flipped_v()),
             "reset": self.canvas.reset_view,
             "toggle_overlay": lambda: self.set_overlay_visible(not self.overlay.visible),
-            "toggle_cam": lambda: self.status.showMessage(
-                "The AI heat-map overlay arrives with the AI second reader.", 4000),
+            "toggle_cam": lambda: self.ai.toggle_cam(),
+            "load_model": self.choose_model,
+            "model_card": lambda: self.ai.show_model_card(),
+            "cancel_batch": lambda: self.ai.cancel_batches(),
+            "export_view": lambda: self.exporter.export_view(),
+            "export_report": lambda: self.exporter.export_report(),
             "help": self.show_help,
         }
 
@@ -114,7 +129,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = RecentMenu(self.recent, self)
         self.recent_menu.chosen.connect(self.open_recent)
         docks = [self.list_dock, self.tags_dock, self.results_dock]
-        self.window_menu = build_menu_bar(self, self.actions_by_id, self.recent_menu, docks, self.show_about)
+        self.window_menu = build_menu_bar(self, self.actions_by_id, self.recent_menu, docks, self.show_about,
+                                          self.exporter.include_identifiers)
 
     def _connect(self) -> None:
         self.image_list.currentPathChanged.connect(self.show_path)
@@ -150,6 +166,8 @@ class MainWindow(QMainWindow):
 
     def _add_files(self, files: list[Path], select: bool) -> None:
         added = self.image_list.add_paths(files)
+        if len(added) > 1:  # a folder or several files: read them all for the worklist
+            self.ai.queue_batch(added)
         if select:
             self.image_list.select_path(files[0])  # first, so its decode is not queued behind previews
         for path in added:
@@ -179,6 +197,11 @@ class MainWindow(QMainWindow):
     def _last_dir(self) -> str:
         recent = self.recent.paths()
         return str(recent[0].parent) if recent else str(Path.home())
+
+    def choose_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Load AI model (a folder with model.json)", self._last_dir())
+        if folder:
+            self.ai.load_model(Path(folder))
 
     def open_recent(self, path: Path) -> None:
         if not path.exists():
@@ -220,11 +243,13 @@ class MainWindow(QMainWindow):
         self.status.clear_image_info()
         self.tag_panel.set_metadata({}, "Loading…")
         self.canvas.clear_image(f"Loading {path.name}…")
+        self.ai.image_cleared(f"Waiting for {path.name} to open…")
         self.setWindowTitle(f"{path.name} — cxrviewer")
 
     def close_all(self) -> None:
         """Empty the list, stop pending work for it, and forget the decoded images."""
         self.loader.cancel_pending()
+        self.ai.forget_all()
         self._display_request = 0
         self._select_after_scan = set()
         self._cache.clear()
@@ -271,6 +296,7 @@ class MainWindow(QMainWindow):
         self.tag_panel.set_metadata(image.metadata, "This image has no header.")
         self._update_overlay()
         self.setWindowTitle(f"{image.path.name} — cxrviewer")
+        self.ai.analyse(image)
 
     def _show_failure(self, path: Path, message: str) -> None:
         self._display_request = 0
@@ -280,6 +306,7 @@ class MainWindow(QMainWindow):
         self.tag_panel.set_metadata({}, "No header: the file could not be opened.")
         self.status.showMessage(message, 10000)
         self.setWindowTitle(f"{path.name} (cannot open) — cxrviewer")
+        self.ai.image_cleared("The image could not be opened, so it was not analysed.")
 
     # ----- window/level and view -------------------------------------------------
     def apply_preset(self, index: int) -> None:
@@ -323,5 +350,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
+        self.ai.close()  # a forward pass in progress finishes; the thread is never terminated
         self.loader.shutdown()
         super().closeEvent(event)

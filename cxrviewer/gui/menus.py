@@ -13,6 +13,7 @@ from .window_menu import WindowLevelMenu
 
 _VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
                None, "toggle_overlay", "toggle_cam")
+_AI_ITEMS = ("toggle_cam", None, "load_model", "model_card", None, "cancel_batch")
 _GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image")
 
 
@@ -29,26 +30,34 @@ def build_actions(window: QMainWindow, handlers: Mapping[str, Callable]) -> dict
     return actions
 
 
+def _add_items(menu: QMenu, actions: Mapping[str, QAction], names) -> None:
+    for name in names:
+        menu.addAction(actions[name]) if name else menu.addSeparator()
+
+
 def build_menu_bar(window: QMainWindow, actions: Mapping[str, QAction], recent_menu: QMenu,
-                   docks: list[QDockWidget], show_about: Callable[[], None]) -> WindowLevelMenu:
-    """File, View, Window/level, Go, Help. Returns the Window/level menu, which tracks state."""
+                   docks: list[QDockWidget], show_about: Callable[[], None],
+                   export_privacy: QAction) -> WindowLevelMenu:
+    """File, View, Window/level, Go, AI, Help. Returns the Window/level menu, which tracks state."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addActions([actions["open_files"], actions["open_folder"]])
     file_menu.addMenu(recent_menu)
     file_menu.addAction(actions["close_all"])
     file_menu.addSeparator()
+    file_menu.addActions([actions["export_view"], actions["export_report"], export_privacy])
+    file_menu.addSeparator()
     file_menu.addAction(actions["quit"])
 
     view_menu = bar.addMenu("&View")
-    for name in _VIEW_ITEMS:
-        view_menu.addAction(actions[name]) if name else view_menu.addSeparator()
+    _add_items(view_menu, actions, _VIEW_ITEMS)
     view_menu.addSeparator()
     view_menu.addActions([dock.toggleViewAction() for dock in docks])
 
     window_menu = WindowLevelMenu([actions[f"preset_{n}"] for n in range(1, 6)], actions["invert"], window)
     bar.addMenu(window_menu)
     bar.addMenu("&Go").addActions([actions[name] for name in _GO_ITEMS])
+    _add_items(bar.addMenu("&AI"), actions, _AI_ITEMS)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions["help"])

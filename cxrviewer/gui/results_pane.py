@@ -1,24 +1,257 @@
-"""Right-hand AI results pane. A placeholder until the AI reader fills it."""
+"""Right-hand AI pane: the model, its reading of the image on screen, and the heat-map controls.
+
+States (``state`` attribute, for tests and the status bar): "no_model", "loading",
+"idle" (model ready, nothing to analyse), "analysing", "result", "error".
+The research-use statement is the first thing in the pane in every state.
+
+Wording rules, as a radiologist would want them: a verdict is only worded when the
+model is confident (``not uncertain``) and the image looks like its training data
+(``not ood_flag``). Otherwise the pane says why there is no reading; the bars stay
+for the curious, greyed out when the image is out of distribution.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
+from cxrviewer.model.cam_options import CAM_METHOD_TITLES, CAM_METHODS
+
+from .ai_format import OOD_WARNING, label_title, percent, timings_text
+from .cam_overlay import DEFAULT_OPACITY
 from .dialogs import NOT_FOR_DIAGNOSIS
+from .probability_bars import ProbabilityBars
+
+PREDICTED = None  # the class picker's "explain the predicted class" entry
+
+
+def _label(object_name: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel()
+    if object_name:
+        label.setObjectName(object_name)
+    label.setWordWrap(wrap)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # messages may carry file names
+    return label
 
 
 class ResultsPane(QWidget):
+    camToggled = Signal(bool)
+    camOpacityChanged = Signal(float)  # 0..1
+    camTargetChanged = Signal(object)  # a model label, or None for the predicted class
+    camMethodChanged = Signal(str)
+    modelCardRequested = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.disclaimer = QLabel("Research use only — not for diagnosis")
-        self.disclaimer.setObjectName("disclaimer")
-        self.disclaimer.setWordWrap(True)
+        self.state = "loading"
+        self._labels: tuple[str, ...] = ()
+        self.disclaimer = _label("disclaimer")
+        self.disclaimer.setText("Research use only — not for diagnosis")
         self.disclaimer.setToolTip(NOT_FOR_DIAGNOSIS)
-        self.body = QLabel("The AI second reader is not available in this build.")
-        self.body.setObjectName("hint")
-        self.body.setWordWrap(True)
-        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._build_model_box())
+        column.addWidget(self._build_reading())
+        column.addWidget(self._build_cam_controls())
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.disclaimer)
-        layout.addWidget(self.body, 1)
+        layout.addWidget(self.disclaimer)  # outside the scroll area: always visible
+        layout.addWidget(scroll, 1)
+        self.set_model_loading()
+
+    # ----- construction -----------------------------------------------------------
+    def _build_model_box(self) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.model_label = _label("modelName")
+        self.card_button = QPushButton("Model card…")
+        self.card_button.setToolTip("What the model was trained on, how well it did, and its limits")
+        self.card_button.clicked.connect(self.modelCardRequested)
+        row.addWidget(self.model_label, 1)
+        row.addWidget(self.card_button, 0, Qt.AlignmentFlag.AlignTop)
+        wrapper = QWidget()
+        column = QVBoxLayout(wrapper)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(box)
+        self.model_notice = _label("modelNotice")  # a refused model: why, and what is still in use
+        self.model_notice.hide()
+        column.addWidget(self.model_notice)
+        return wrapper
+
+    def _build_reading(self) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 6, 0, 0)
+        self.headline = _label("verdict")
+        self.subline = _label("hint")
+        self.ood_warning = _label("oodWarning")
+        self.ood_warning.setText("⚠ " + OOD_WARNING)
+        self.ood_warning.hide()
+        self.bars = ProbabilityBars()
+        self.bars_caption = _label("hint")
+        self.details = _label("details")
+        for widget in (self.ood_warning, self.headline, self.subline, self.bars, self.bars_caption,
+                       self.details):
+            column.addWidget(widget)
+        return box
+
+    def _build_cam_controls(self) -> QWidget:
+        self.cam_box = QWidget()
+        form = QFormLayout(self.cam_box)
+        form.setContentsMargins(0, 10, 0, 0)
+        self.cam_toggle = QCheckBox("Show heat map  (G)")
+        self.cam_toggle.setChecked(True)
+        self.cam_toggle.setToolTip("Where in the image the model looked for the class below (Grad-CAM)")
+        self.cam_toggle.toggled.connect(self.camToggled)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(round(DEFAULT_OPACITY * 100))
+        self.opacity_slider.setToolTip("Heat-map opacity")
+        self.opacity_slider.valueChanged.connect(lambda v: self.camOpacityChanged.emit(v / 100.0))
+        self.class_picker = QComboBox()
+        self.class_picker.setToolTip("Which class the heat map explains")
+        self.class_picker.activated.connect(lambda _i: self.camTargetChanged.emit(self.cam_target()))
+        self.method_picker = QComboBox()
+        for method in CAM_METHODS:
+            self.method_picker.addItem(CAM_METHOD_TITLES[method], method)
+        self.method_picker.activated.connect(lambda _i: self.camMethodChanged.emit(self.cam_method()))
+        form.addRow(self.cam_toggle)
+        form.addRow("Opacity", self.opacity_slider)
+        form.addRow("Explain", self.class_picker)
+        form.addRow("Method", self.method_picker)
+        self.cam_status = _label("hint")
+        form.addRow(self.cam_status)
+        return self.cam_box
+
+    # ----- model states -----------------------------------------------------------------
+    def set_model_loading(self, name: str = "") -> None:
+        self.model_label.setText(f"Model: loading {name}…".replace("loading …", "loading…"))
+        self.card_button.setEnabled(False)
+        self._show_state("loading", "Loading the AI model…", "The viewer can be used meanwhile.")
+
+    def set_no_model(self, message: str) -> None:
+        self.model_label.setText("Model: none installed")
+        self.card_button.setEnabled(False)
+        self._show_state("no_model", "No AI model installed", message)
+
+    def set_model_failed(self, message: str) -> None:
+        self.model_label.setText("Model: could not be loaded")
+        self.card_button.setEnabled(False)
+        self._show_state("no_model", "No AI model in use", message)
+
+    def set_model(self, title: str, tooltip: str, labels: tuple[str, ...], has_card: bool) -> None:
+        self.model_label.setText(title)
+        self.model_label.setToolTip(tooltip)
+        self.card_button.setEnabled(has_card)
+        self.model_notice.hide()
+        self._set_labels(labels)
+        self.show_idle()
+
+    def show_model_refused(self, message: str) -> None:
+        """A model the reader chose was refused; the one in use (if any) stays."""
+        self.model_notice.setText(f"⚠ Model not loaded: {message}")
+        self.model_notice.show()
+
+    def _set_labels(self, labels: tuple[str, ...]) -> None:
+        self._labels = labels
+        self.class_picker.clear()
+        self.class_picker.addItem("Predicted class", PREDICTED)
+        for label in labels:
+            self.class_picker.addItem(label_title(label), label)
+
+    # ----- image states ---------------------------------------------------------------
+    def show_idle(self, message: str = "Open an image to have it analysed.") -> None:
+        self._show_state("idle", message, "")
+
+    def show_analysing(self, name: str) -> None:
+        self._show_state("analysing", "Analysing…", name)
+
+    def show_error(self, message: str) -> None:
+        self._show_state("error", "The analysis failed", message)
+
+    def show_result(self, result, uncertain_below: float) -> None:
+        self.state = "result"
+        self.ood_warning.setVisible(result.ood_flag)
+        self.bars.set_probabilities(result.probabilities, dimmed=result.ood_flag)
+        self.bars.show()
+        self.bars_caption.setVisible(True)
+        if result.ood_flag:
+            self._set_headline("", "")
+            self.bars_caption.setText("Probabilities shown for reference only: they are not reliable "
+                                      "for this image.")
+        elif result.uncertain:
+            self._set_headline("Uncertain", f"No class reaches {percent(uncertain_below)}; the model "
+                                            "gives no reading for this image.")
+            self.bars_caption.setText("Calibrated probabilities")
+        else:
+            self._set_headline(f"{label_title(result.label)} — {percent(result.confidence)}",
+                               "Most probable class, calibrated probability")
+            self.bars_caption.setText("Calibrated probabilities")
+        self.details.setText(f"OOD score {result.ood_score:.1f}" + (" (above threshold)" if result.ood_flag else ""))
+        self.details.setToolTip(timings_text(result.timings))
+        self.details.show()
+        self.show_cam_info(result)
+
+    def show_cam_info(self, result) -> None:
+        if result.cam is None:
+            self.cam_status.setText("No heat map for this reading.")
+            return
+        method = CAM_METHOD_TITLES.get(result.cam_method, result.cam_method)
+        text = f"Heat map: {method} for {label_title(result.cam_label)}"
+        if result.ood_flag:
+            text += (" — hidden, as it would explain a reading that should not be trusted "
+                     "(G shows it anyway)") if not self.cam_toggle.isChecked() else \
+                " — explains a reading that should not be trusted"
+        self.cam_status.setText(text)
+
+    def show_cam_pending(self) -> None:
+        self.cam_status.setText("Computing the heat map…")
+
+    def _show_state(self, state: str, headline: str, subline: str) -> None:
+        self.state = state
+        self._set_headline(headline, subline)
+        self.ood_warning.hide()
+        self.bars.clear()
+        self.bars.hide()
+        self.bars_caption.hide()
+        self.details.hide()
+        self.cam_status.setText("")
+
+    def _set_headline(self, headline: str, subline: str) -> None:
+        self.headline.setText(headline)
+        self.headline.setVisible(bool(headline))
+        self.subline.setText(subline)
+        self.subline.setVisible(bool(subline))
+
+    # ----- heat-map choices ----------------------------------------------------------------
+    def cam_target(self) -> str | None:
+        return self.class_picker.currentData()
+
+    def cam_method(self) -> str:
+        return self.method_picker.currentData()
+
+    def reset_cam_target(self) -> None:
+        """A new image: explain its predicted class again."""
+        self.class_picker.setCurrentIndex(0)
+
+    def set_cam_checked(self, checked: bool) -> None:
+        self.cam_toggle.setChecked(checked)

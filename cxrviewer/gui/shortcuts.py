@@ -17,6 +17,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("open_files", ("Ctrl+O",), "Open files…", "File"),
     Shortcut("open_folder", ("Ctrl+Shift+O",), "Open folder (with sub-folders)…", "File"),
     Shortcut("close_all", ("Ctrl+W",), "Close all images", "File"),
+    Shortcut("export_view", ("Ctrl+E",), "Export view as PNG (full image resolution)…", "File"),
+    Shortcut("export_report", ("Ctrl+Shift+E",), "Export AI report of opened images (CSV and JSON)…", "File"),
     Shortcut("quit", ("Ctrl+Q",), "Quit", "File"),
     Shortcut("next_image", ("PgDown", "Right", "Down"), "Next image", "Navigate"),
     Shortcut("previous_image", ("PgUp", "Left", "Up"), "Previous image", "Navigate"),
@@ -36,7 +38,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("flip_v", ("V",), "Flip vertically", "View"),
     Shortcut("reset", ("Space",), "Reset view (window, invert, zoom, rotation, flips)", "View"),
     Shortcut("toggle_overlay", ("O",), "Show/hide corner information", "View"),
-    Shortcut("toggle_cam", ("G",), "AI heat-map overlay (arrives with the AI reader)", "View"),
+    Shortcut("toggle_cam", ("G",), "Show/hide the AI heat map (Grad-CAM)", "AI"),
+    Shortcut("load_model", (), "Load AI model…", "AI"),
+    Shortcut("model_card", (), "Model card…", "AI"),
+    Shortcut("cancel_batch", (), "Stop analysing the opened images", "AI"),
     Shortcut("help", ("F1",), "Keyboard and mouse help", "Help"),
 )
 

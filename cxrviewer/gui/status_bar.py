@@ -1,10 +1,13 @@
-"""Status bar: pixel under the cursor, current window/level, zoom."""
+"""Status bar: pixel under the cursor, window/level, zoom, the AI model and batch progress."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from cxrviewer.io import Window
+
+_MODEL_TEXT_MAX = 60  # characters; the tooltip has the whole message
 
 
 def format_value(value: float) -> str:
@@ -21,7 +24,13 @@ def format_window(window: Window) -> str:
     return f"W {format_level(window.width)}  L {format_level(window.center)}"
 
 
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MODEL_TEXT_MAX else text[: _MODEL_TEXT_MAX - 1] + "…"
+
+
 class ViewerStatusBar(QStatusBar):
+    cancelBatchRequested = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.pixel_label = QLabel()
@@ -31,6 +40,21 @@ class ViewerStatusBar(QStatusBar):
         self.window_label.setMinimumWidth(220)
         for label in (self.pixel_label, self.window_label, self.zoom_label):
             self.addPermanentWidget(label)
+        self._build_ai_widgets()
+
+    def _build_ai_widgets(self) -> None:
+        self.batch_progress = QProgressBar()
+        self.batch_progress.setMaximumWidth(220)
+        self.batch_progress.setFormat("AI %v / %m")
+        self.batch_cancel = QToolButton()
+        self.batch_cancel.setText("Cancel")
+        self.batch_cancel.setToolTip("Stop analysing the opened images (those done keep their results)")
+        self.batch_cancel.clicked.connect(self.cancelBatchRequested)
+        self.model_state = QLabel()
+        self.model_state.setObjectName("modelState")
+        for widget in (self.batch_progress, self.batch_cancel, self.model_state):
+            self.addPermanentWidget(widget)
+        self.hide_batch()
 
     def show_pixel(self, x: int, y: int, value: float) -> None:
         self.pixel_label.setText(f"x {x}  y {y}  value {format_value(value)}")
@@ -51,3 +75,22 @@ class ViewerStatusBar(QStatusBar):
 
     def show_zoom(self, percent: float) -> None:
         self.zoom_label.setText(f"Zoom {percent:.0f}%")
+
+    # ----- AI ---------------------------------------------------------------------------
+    def show_model_state(self, text: str, detail: str = "", problem: bool = False) -> None:
+        """e.g. 'AI: loading model…', 'AI: cxr3-default on CPU (x86_64, 2 threads)', 'AI: no model'."""
+        self.model_state.setText(_shorten(text))
+        self.model_state.setToolTip(detail or text)
+        self.model_state.setProperty("problem", problem)
+        self.model_state.style().unpolish(self.model_state)
+        self.model_state.style().polish(self.model_state)
+
+    def show_batch(self, done: int, total: int) -> None:
+        self.batch_progress.setRange(0, max(total, 1))
+        self.batch_progress.setValue(done)
+        self.batch_progress.show()
+        self.batch_cancel.show()
+
+    def hide_batch(self) -> None:
+        self.batch_progress.hide()
+        self.batch_cancel.hide()

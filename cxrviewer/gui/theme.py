@@ -29,6 +29,13 @@ QLabel#canvasMessage { color: #b0b0b0; background: transparent; font-size: 12pt;
 QLabel#disclaimer { color: #ffd27f; font-weight: bold; padding: 6px;
                     border: 1px solid #6b5a2a; border-radius: 3px; }
 QLabel#hint { color: #9a9a9a; }
+QLabel#verdict { color: #f0f0f0; font-size: 15pt; font-weight: bold; }
+QLabel#oodWarning { color: #ffe0b2; background: #5a2a10; font-size: 12pt; font-weight: bold;
+                    padding: 8px; border: 2px solid #ff9800; border-radius: 4px; }
+QLabel#modelNotice { color: #ffab91; padding: 4px; border: 1px solid #7a3b2e; border-radius: 3px; }
+QLabel#modelName { color: #c8c8c8; }
+QLabel#details { color: #8a8a8a; font-size: 9pt; }
+QLabel#modelState[problem="true"] { color: #ffab91; }
 QDockWidget::title { padding: 4px; background: #252525; }
 QStatusBar QLabel { padding: 0 8px; }
 """

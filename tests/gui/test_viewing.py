@@ -238,10 +238,14 @@ def test_overlay_window_text_follows_window_changes(qtbot, shown_dx):
     assert "Lung" in shown_dx.overlay.text("bottom_left")
 
 
-def test_g_is_reserved_for_the_heat_map(qtbot, shown_dx):
+def test_g_switches_the_heat_map_but_draws_nothing_without_a_map(qtbot, shown_dx):
+    toggle = shown_dx.results_pane.cam_toggle
+    assert toggle.isChecked()
     qtbot.keyClick(shown_dx, Qt.Key.Key_G)
-    assert "heat-map" in shown_dx.statusBar().currentMessage()
-    assert not shown_dx.canvas.overlay.isVisible()
+    assert not toggle.isChecked() and "heat map hidden" in shown_dx.statusBar().currentMessage()
+    qtbot.keyClick(shown_dx, Qt.Key.Key_G)
+    assert toggle.isChecked()
+    assert not shown_dx.canvas.overlay.isVisible()  # no model installed here, so no map to show
 
 
 def test_window_menu_ticks_the_preset_on_screen(qtbot, shown_dx):

@@ -1,0 +1,41 @@
+"""Words and numbers for the AI second reader, shared by the pane, the list and exports (no Qt)."""
+
+from __future__ import annotations
+
+# Model labels are short machine names; readers expect the clinical spelling.
+_TITLES = {"normal": "Normal", "pneumonia": "Pneumonia", "covid": "COVID-19", "covid-19": "COVID-19",
+           "covid19": "COVID-19"}
+
+OOD_WARNING = ("This does not look like a frontal chest X-ray like those the model was trained on. "
+               "No AI reading is given for it.")
+OOD_SHORT = "not a chest X-ray like the training data"
+
+
+def label_title(label: str) -> str:
+    """'covid' -> 'COVID-19'; unknown labels keep their own spelling, first letter raised."""
+    return _TITLES.get(label.lower(), label[:1].upper() + label[1:])
+
+
+def percent(probability: float) -> str:
+    """Whole per cent, but never '0 %' or '100 %' for a probability strictly between them."""
+    value = 100.0 * float(probability)
+    if 0.0 < value < 0.5:
+        return "<1 %"
+    if 99.5 <= value < 100.0:
+        return ">99 %"
+    return f"{value:.0f} %"
+
+
+def list_badge(result) -> str:
+    """One short line under a file name in the image list: the reading at a glance."""
+    if result.ood_flag:
+        return "⚠ not a chest X-ray?"
+    if result.uncertain:
+        return f"uncertain ({label_title(result.label)} {percent(result.confidence)})"
+    return f"{label_title(result.label)} {percent(result.confidence)}"
+
+
+def timings_text(timings) -> str:
+    names = (("load_ms", "decode"), ("preprocess_ms", "preprocess"), ("forward_ms", "forward"),
+             ("cam_ms", "heat map"), ("total_ms", "total"))
+    return "  ".join(f"{title} {timings[key]:.0f} ms" for key, title in names if key in timings)

@@ -1,0 +1,87 @@
+"""File ▸ Export: the view as a PNG and the AI report of opened images, without patient data by default.
+
+"Include patient identifiers in exports" is off at every start (never remembered):
+when off, the PNG carries no corner text and the report names files only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+
+from . import report_export, view_export
+
+log = logging.getLogger(__name__)
+
+
+class Exporter:
+    def __init__(self, window) -> None:
+        self._window = window
+        self.include_identifiers = QAction("Include patient identifiers in exports", window)
+        self.include_identifiers.setCheckable(True)
+        self.include_identifiers.setChecked(False)
+        self.include_identifiers.setToolTip("Off: exported images have no corner text and reports name "
+                                            "files only. Applies until the viewer is closed.")
+
+    @property
+    def identifying(self) -> bool:
+        return self.include_identifiers.isChecked()
+
+    # ----- the view ---------------------------------------------------------------------
+    def export_view(self, path: Path | None = None) -> Path | None:
+        window = self._window
+        canvas = window.canvas
+        if canvas.image is None:
+            window.status.showMessage("Nothing to export: no image is open.", 5000)
+            return None
+        path = path or self._ask(f"{canvas.image.path.stem}_view.png", "PNG image (*.png)")
+        if path is None:
+            return None
+        image = view_export.to_qimage(self._compose(), canvas.orientation)
+        if self.identifying:
+            view_export.burn_in_corners(image, {c: window.overlay.text(c).splitlines() for c in view_export.CORNERS})
+        return self._finish(lambda: view_export.save_png_atomic(image, path), path)
+
+    def _compose(self):
+        canvas = self._window.canvas
+        cam = canvas.cam
+        shown = cam.is_showing()
+        return view_export.compose_rgb(canvas.image, canvas.window, canvas.inverted,
+                                       cam.map_u8 if shown else None, cam.lut, cam.opacity if shown else 0.0)
+
+    # ----- the report -------------------------------------------------------------------------
+    def export_report(self, base: Path | None = None) -> tuple[Path, Path] | None:
+        window, ai = self._window, self._window.ai
+        if not ai.results or ai.model_info is None:
+            window.status.showMessage("Nothing to export: no image has been analysed yet.", 5000)
+            return None
+        base = base or self._ask("cxr_ai_report.csv", "CSV and JSON report (*.csv)")
+        if base is None:
+            return None
+        in_list = [p for p in window.image_list.paths() if p in ai.results]  # the worklist order
+        labels = ai.model_info.labels
+        rows = report_export.report_rows({p: ai.results[p] for p in in_list}, labels, self.identifying, ai.patients)
+        names = report_export.columns(labels, self.identifying)
+        written: list = []
+        done = self._finish(lambda: written.extend(report_export.write_report(base, rows, names,
+                                                                              ai.model_record())), base)
+        return tuple(written) if done else None
+
+    # ----- shared -----------------------------------------------------------------------------
+    def _ask(self, suggested: str, file_filter: str) -> Path | None:
+        start = str(Path(self._window._last_dir()) / suggested)
+        chosen, _ = QFileDialog.getSaveFileName(self._window, "Export", start, file_filter)
+        return Path(chosen) if chosen else None
+
+    def _finish(self, write, path: Path):
+        try:
+            write()
+        except OSError as exc:
+            log.warning("export failed: %s", type(exc).__name__)
+            self._window.status.showMessage(f"Could not export {path.name}: {exc.strerror or exc}", 10000)
+            return None
+        self._window.status.showMessage(f"Exported {path.name}", 5000)
+        return path

@@ -1,0 +1,84 @@
+"""The current view as a PNG at the image's full resolution, heat map included.
+
+What is written: every pixel of the image (not the zoomed/panned part on screen),
+in the window, inversion, rotation and flip on screen, with the heat map blended
+exactly as displayed (same colour table, same opacity) when it is shown. The
+corner text (patient name, ID, dates) is burned in only when the reader asks.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+from cxrviewer.imaging.windowing import apply_window
+from cxrviewer.io import LoadedImage, Window
+
+from .orientation import Orientation
+
+CORNERS = {
+    "top_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+    "top_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+    "bottom_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+    "bottom_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+}
+
+
+def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.ndarray | None = None,
+                lut: np.ndarray | None = None, opacity: float = 0.0) -> np.ndarray:
+    """(H, W, 3) uint8 in the image's own orientation: windowed grey, heat map over it."""
+    grey = apply_window(image.pixels, window, invert=inverted).astype(np.float32)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    if cam_u8 is not None and lut is not None and opacity > 0:
+        rgba = lut[cam_u8].astype(np.float32)
+        alpha = rgba[..., 3:4] / 255.0 * float(opacity)
+        rgb = rgb * (1.0 - alpha) + rgba[..., :3] * alpha
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_qimage(rgb: np.ndarray, orientation: Orientation) -> QImage:
+    """A QImage that owns its pixels, turned and flipped as on screen."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    if orientation.is_identity:
+        return image
+    # The canvas's own transform; QImage.transformed drops the translation, which is what we want.
+    return image.transformed(orientation.qtransform(width, height))
+
+
+def burn_in_corners(image: QImage, corners: dict[str, list[str]]) -> None:
+    painter = QPainter(image)
+    font = QFont()
+    font.setPixelSize(max(12, image.height() // 60))
+    painter.setFont(font)
+    margin = max(8, image.height() // 100)
+    area = QRect(margin, margin, image.width() - 2 * margin, image.height() - 2 * margin)
+    for corner, lines in corners.items():
+        if not lines:
+            continue
+        text = "\n".join(lines)
+        bounds = painter.boundingRect(area, CORNERS[corner], text)
+        painter.fillRect(bounds.adjusted(-4, -2, 4, 2), QColor(0, 0, 0, 140))
+        painter.setPen(QColor("#e6e6e6"))
+        painter.drawText(area, CORNERS[corner], text)
+    painter.end()
+
+
+def save_png_atomic(image: QImage, path: Path) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"could not write {path.name} as PNG")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
