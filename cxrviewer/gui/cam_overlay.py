@@ -16,8 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 
 COLOUR_MAP = "turbo"
-TRANSPARENT_BELOW = 0.2  # map values under this are not drawn at all
-OPAQUE_FROM = 0.7  # from here the colour is drawn at full (slider) opacity
+TRANSPARENT_BELOW = 0.25  # map values under this are not drawn at all
+OPAQUE_FROM = 0.75  # from here the colour is drawn at full (slider) opacity
 DEFAULT_OPACITY = 0.5
 
 

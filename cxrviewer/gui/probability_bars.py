@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from .ai_format import label_title, percent
@@ -62,7 +62,9 @@ class ProbabilityBars(QWidget):
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        metrics = painter.fontMetrics()
+        bold = QFont(self.font())
+        bold.setBold(True)  # the top class is bold: measure in bold so it never runs into its bar
+        metrics = QFontMetrics(bold)
         label_w = max(metrics.horizontalAdvance(label_title(label)) for label, _ in self._rows) + _GAP
         value_w = metrics.horizontalAdvance("100 %") + _GAP
         bar_w = max(self.width() - label_w - value_w, 20)

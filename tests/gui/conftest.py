@@ -114,3 +114,69 @@ def wait_until_shown(qtbot, window, path: Path) -> None:
 
 def wait_until_idle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.loader.busy(), timeout=LOAD_TIMEOUT_MS)
+
+
+# ----- AI second reader ----------------------------------------------------------------------
+AI_TIMEOUT_MS = 120_000  # model load (torch import) and analysis on a CPU shared with training
+DENTAL = "dental_cr_mono1_jpeg_lossless_modality_lut.dcm"
+
+
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory) -> Path:
+    """A small untrained model: its OOD detector flags real chest X-rays, its classes are ~1/3 each."""
+    from cxrviewer.model.export import create_random_model_dir
+
+    return create_random_model_dir(tmp_path_factory.mktemp("models") / "random", seed=0)
+
+
+@pytest.fixture(scope="session")
+def confident_model_dir(tmp_path_factory, random_model_dir) -> Path:
+    """The random model with a sharp temperature and no OOD threshold, so it gives worded readings.
+
+    model.json's temperature and threshold are settings, not weights; the weights' hashes
+    still match, so the worker loads it like any model.
+    """
+    import json
+
+    target = tmp_path_factory.mktemp("models") / "confident"
+    shutil.copytree(random_model_dir, target)
+    config = json.loads((target / "model.json").read_text())
+    config["temperature"] = 0.002
+    config["ood"]["threshold"] = 1e30
+    (target / "model.json").write_text(json.dumps(config))
+    return target
+
+
+def make_ai_window(qtbot, settings, model_dir: Path):
+    """A shown MainWindow whose model has finished loading (or failing)."""
+    from cxrviewer.gui.main_window import MainWindow
+
+    win = MainWindow(settings, model_dir=model_dir)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.ai.model_state != "loading", timeout=AI_TIMEOUT_MS)
+    return win
+
+
+@pytest.fixture
+def ai_window(qtbot, settings, random_model_dir):
+    win = make_ai_window(qtbot, settings, random_model_dir)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def confident_window(qtbot, settings, confident_model_dir):
+    win = make_ai_window(qtbot, settings, confident_model_dir)
+    yield win
+    win.close()
+
+
+def show_and_read(qtbot, window, path: Path):
+    """Open ``path`` and wait until its reading (with heat map) is in the pane; returns the result."""
+    with qtbot.waitSignal(window.ai.resultShown, timeout=AI_TIMEOUT_MS,
+                          check_params_cb=lambda r: r.path == path) as blocker:
+        window.open_paths([path], remember=False)
+    return blocker.args[0]
