@@ -21,7 +21,11 @@ _DIMMED_TEXT = QColor("#8a8a8a")
 
 
 class ProbabilityBars(QWidget):
-    """``set_probabilities({'normal': 0.1, ...})``; ``dimmed`` greys everything out (OOD)."""
+    """``set_probabilities({'normal': 0.1, ...})``; ``dimmed`` greys everything out (OOD).
+
+    ``emphasise_top=False`` draws every class alike: when the model is uncertain a
+    bold, coloured top bar would read as the verdict the pane withholds.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -33,9 +37,11 @@ class ProbabilityBars(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.setFont(font)
 
-    def set_probabilities(self, probabilities: Mapping[str, float], dimmed: bool = False) -> None:
+    def set_probabilities(self, probabilities: Mapping[str, float], dimmed: bool = False,
+                          emphasise_top: bool = True) -> None:
         self._rows = [(label, float(p)) for label, p in probabilities.items()]  # the model's order
-        self._top = max(probabilities, key=probabilities.get) if probabilities else None
+        top = max(probabilities, key=probabilities.get) if probabilities else None
+        self._top = top if emphasise_top and not dimmed else None
         self._dimmed = dimmed
         self.setAccessibleDescription(self.as_text())
         self.setToolTip(self.as_text())
@@ -50,6 +56,10 @@ class ProbabilityBars(QWidget):
 
     def rows(self) -> list[tuple[str, float]]:
         return list(self._rows)
+
+    def emphasised(self) -> str | None:
+        """The class drawn as the reading (bold, coloured), if any."""
+        return self._top
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(240, max(len(self._rows), 1) * _ROW)

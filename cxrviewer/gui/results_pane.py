@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QFrame,
@@ -118,8 +117,12 @@ class ResultsPane(QWidget):
         self.cam_box = QWidget()
         form = QFormLayout(self.cam_box)
         form.setContentsMargins(0, 10, 0, 0)
-        self.cam_toggle = QCheckBox("Show heat map  (G)")
+        # A button that says its state in words: a small checkbox is easy to miss on a dark theme.
+        self.cam_toggle = QPushButton()
+        self.cam_toggle.setCheckable(True)
         self.cam_toggle.setChecked(True)
+        self.cam_toggle.toggled.connect(self._label_cam_toggle)
+        self._label_cam_toggle(True)
         self.cam_toggle.setToolTip("Where in the image the model looked for the class below (Grad-CAM)")
         self.cam_toggle.toggled.connect(self.camToggled)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
@@ -142,20 +145,26 @@ class ResultsPane(QWidget):
         form.addRow(self.cam_status)
         return self.cam_box
 
+    def _label_cam_toggle(self, shown: bool) -> None:
+        self.cam_toggle.setText("Heat map shown — hide (G)" if shown else "Heat map hidden — show (G)")
+
     # ----- model states -----------------------------------------------------------------
-    def set_model_loading(self, name: str = "") -> None:
-        self.model_label.setText(f"Model: loading {name}…".replace("loading …", "loading…"))
+    def set_model_loading(self) -> None:
+        self.model_label.setText("Model: loading…")
         self.card_button.setEnabled(False)
+        self.cam_box.hide()
         self._show_state("loading", "Loading the AI model…", "The viewer can be used meanwhile.")
 
     def set_no_model(self, message: str) -> None:
         self.model_label.setText("Model: none installed")
         self.card_button.setEnabled(False)
+        self.cam_box.hide()
         self._show_state("no_model", "No AI model installed", message)
 
     def set_model_failed(self, message: str) -> None:
         self.model_label.setText("Model: could not be loaded")
         self.card_button.setEnabled(False)
+        self.cam_box.hide()
         self._show_state("no_model", "No AI model in use", message)
 
     def set_model(self, title: str, tooltip: str, labels: tuple[str, ...], has_card: bool) -> None:
@@ -164,6 +173,7 @@ class ResultsPane(QWidget):
         self.card_button.setEnabled(has_card)
         self.model_notice.hide()
         self._set_labels(labels)
+        self.cam_box.show()
         self.show_idle()
 
     def show_model_refused(self, message: str) -> None:
@@ -191,7 +201,7 @@ class ResultsPane(QWidget):
     def show_result(self, result, uncertain_below: float) -> None:
         self.state = "result"
         self.ood_warning.setVisible(result.ood_flag)
-        self.bars.set_probabilities(result.probabilities, dimmed=result.ood_flag)
+        self.bars.set_probabilities(result.probabilities, dimmed=result.ood_flag, emphasise_top=not result.uncertain)
         self.bars.show()
         self.bars_caption.setVisible(True)
         if result.ood_flag:

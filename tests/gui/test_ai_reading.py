@@ -31,6 +31,7 @@ def test_a_demo_image_gets_a_worded_reading_with_bars_and_a_heat_map(qtbot, conf
     result = show_and_read(qtbot, confident_window, demo_png)
     pane = confident_window.results_pane
     assert pane.state == "result" and not result.uncertain and not result.ood_flag
+    assert pane.bars.emphasised() == result.label
     assert pane.headline.text().startswith(label_title(result.label) + " — ")
     assert [label for label, _ in pane.bars.rows()] == ["normal", "pneumonia", "covid"]
     assert sum(p for _, p in pane.bars.rows()) == pytest.approx(1.0, abs=1e-4)
@@ -54,6 +55,7 @@ def test_below_the_threshold_the_pane_says_uncertain_and_words_no_verdict(qtbot,
                                   uncertain=True), uncertain_below=0.6)
     assert pane.headline.text() == "Uncertain" and "60 %" in pane.subline.text()
     assert "Normal —" not in pane.headline.text() + pane.subline.text()
+    assert pane.bars.emphasised() is None  # no bold, coloured "winner" either
 
 
 def test_out_of_distribution_shows_the_warning_instead_of_a_verdict(qtbot, ai_window):
@@ -163,6 +165,7 @@ def test_without_a_model_the_viewer_says_so_and_still_shows_images(qtbot, settin
         assert window.results_pane.state == "no_model"
         assert "No AI model installed" in window.results_pane.headline.text()
         assert "no model installed" in window.status.model_state.text()
+        assert not window.results_pane.cam_box.isVisible()  # no heat-map controls that cannot work
         window.open_paths([chest_dx], remember=False)
         wait_until_shown(qtbot, window, chest_dx)
         assert window.results_pane.state == "no_model"
