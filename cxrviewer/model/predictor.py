@@ -86,6 +86,10 @@ class Predictor:
         scores = self.ood.score(features).cpu().numpy()
         return [self._prediction(p, s) for p, s in zip(probabilities, scores)]
 
+    def prediction_from(self, probabilities: np.ndarray, ood_score: float) -> Prediction:
+        """A Prediction from calibrated probabilities (C,) and an OOD score, e.g. after a CAM pass."""
+        return self._prediction(probabilities, ood_score)
+
     def _prediction(self, probabilities: np.ndarray, score: float) -> Prediction:
         best = int(np.argmax(probabilities))
         return Prediction(
