@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup system-deps lint clean
+.PHONY: run test setup system-deps lint clean dist dist-cpu cpu-build-venv
 
 run: setup
 	$(VENV)/bin/cxrviewer --demo
@@ -34,3 +34,23 @@ $(STAMP): pyproject.toml constraints.txt .ci/system-deps.sh
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+# ---- Packaging (README "Packaging"): a one-folder PyInstaller bundle, smoke-tested.
+#   make dist                           bundle from the dev venv's torch (CUDA build: several GB)
+#   make dist-cpu TORCH_CPU=<wheel>     CPU-only bundle (about 1 GB) from a separate build venv
+# DIST_ARGS passes options to packaging/build_dist.py, e.g. DIST_ARGS="--smoke-model DIR --no-tarball".
+# Results: dist/cxrviewer/ (the bundle), dist/bundle-<cpu|cuda>.json (size, start-up, smoke test),
+# dist/cxrviewer-<version>-linux-<arch>-<variant>.tar.gz.
+CPU_VENV  ?= $(abspath ..)/buildvenv
+TORCH_CPU ?= $(firstword $(wildcard /opt/wheels/torch-*+cpu-cp311-*.whl))
+DIST_ARGS ?=
+
+dist: setup
+	$(PY) -m PyInstaller --version >/dev/null 2>&1 || $(PY) -m pip install --quiet -c constraints.txt pyinstaller
+	nice -n 10 $(PY) packaging/build_dist.py $(DIST_ARGS)
+
+cpu-build-venv:
+	bash packaging/cpu-venv.sh $(CPU_VENV) "$(TORCH_CPU)"
+
+dist-cpu: cpu-build-venv
+	nice -n 10 $(CPU_VENV)/bin/python packaging/build_dist.py $(DIST_ARGS)

@@ -1,0 +1,111 @@
+"""Size and start-up time of a built bundle (dist/cxrviewer by default), printed as JSON.
+
+    python benchmarks/bench_bundle.py [BUNDLE_DIR] [--repeat N] [--model DIR]
+
+Start-up is timed from outside, wall clock, three ways:
+  version_s       `cxr --version`: bootloader + Python + unpacking, no Qt, no torch
+  window_s        `cxrviewer --startup-probe`: process start -> the real main window
+                  shown (offscreen), as the probe reports it from /proc; what a
+                  reader waits for (window_exit_s: until the process is gone)
+  smoke_s         `cxr --smoke-test`: adds torch, the model, two predictions with a CAM
+"cold" runs first, after the bundle's files were dropped from the page cache
+(posix_fadvise DONTNEED on each file: only this bundle's pages, nothing else on
+the machine; system libraries such as libGL stay cached). "warm" is the median
+of --repeat further runs. Linux only for the cold numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bundle_size(bundle: Path) -> dict:
+    total, files, by_part = 0, 0, Counter()
+    for path in bundle.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            size = path.stat().st_size
+            total += size
+            files += 1
+            rel = path.relative_to(bundle).parts
+            # _internal/<top>/... : group by the top folder (torch, nvidia, PySide6, ...)
+            key = rel[1] if len(rel) > 2 and rel[0] == "_internal" else rel[0] if len(rel) > 1 else "(top files)"
+            by_part[key] += size
+    largest = {name: round(size / 2**20, 1) for name, size in by_part.most_common(8)}
+    return {"bytes": total, "mib": round(total / 2**20, 1), "files": files, "largest_mib": largest}
+
+
+def evict(bundle: Path) -> bool:
+    if not hasattr(os, "posix_fadvise"):
+        return False
+    for path in bundle.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+    return True
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return round(seconds, 3), done.stdout
+
+
+def measure(key: str, cmd: list[str], env: dict) -> dict[str, float | None]:
+    seconds, out = timed(cmd, env)
+    if key != "window":
+        return {f"{key}_s": seconds}
+    shown = json.loads(out.strip().splitlines()[-1]).get("window_shown_s")
+    return {"window_s": shown, "window_exit_s": seconds}
+
+
+def exe(bundle: Path, name: str) -> str:
+    return str(bundle / (name + ".exe" if sys.platform == "win32" else name))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", nargs="?", type=Path, default=REPO / "dist" / "cxrviewer")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--model", type=Path, help="model dir for the smoke run (default: the bundled model)")
+    args = parser.parse_args(argv)
+    if not (args.bundle / ("cxr.exe" if sys.platform == "win32" else "cxr")).is_file():
+        print(f"no bundle at {args.bundle}: build it first (make dist)", file=sys.stderr)
+        return 2
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    smoke = [exe(args.bundle, "cxr"), "--smoke-test"] + (["--model", str(args.model)] if args.model else [])
+    commands = {
+        "version": [exe(args.bundle, "cxr"), "--version"],
+        "window": [exe(args.bundle, "cxrviewer"), "--startup-probe"],
+        "smoke": smoke,
+    }
+    cold, warm = {}, {}
+    for key, cmd in commands.items():
+        if evict(args.bundle):
+            cold.update(measure(key, cmd, env))
+        runs = [measure(key, cmd, env) for _ in range(args.repeat)]
+        for name in runs[0]:
+            values = [r[name] for r in runs if r[name] is not None]
+            warm[name] = round(statistics.median(values), 3) if values else None
+    print(json.dumps({"bundle": str(args.bundle), "size": bundle_size(args.bundle), "cold": cold,
+                      "warm_median": warm, "repeat": args.repeat, "cpu_count": os.cpu_count()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

