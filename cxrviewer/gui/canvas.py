@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel
 
 from cxrviewer.io import LoadedImage, Window
@@ -62,11 +63,12 @@ class ImageCanvas(pg.GraphicsView):
         self.view.enableAutoRange(enable=False)
 
         self.base = _PaintReportingImageItem(axisOrder="row-major", autoDownsample=True)
-        # The AI heat map: full resolution like the base, so it shares the base's transform.
-        self.overlay = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+        # The AI heat map: on the image's pixel grid (drawn from a reduced copy, stretched
+        # back over the image), sharing the base's rotate/flip transform.
+        self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(10)
         self.overlay.setVisible(False)
-        self.cam = CamOverlay(self.overlay)
+        self.cam = CamOverlay(self.overlay, relayout=self._apply_orientation)
         self._layers: list[pg.ImageItem] = []
         for item in (self.base, self.overlay):
             self.add_layer(item)
@@ -183,7 +185,16 @@ class ImageCanvas(pg.GraphicsView):
             return
         transform = self._orientation.qtransform(image.width, image.height)
         for item in self._layers:
-            item.setTransform(transform)
+            # A layer drawn at a lower resolution (the heat map) is first stretched to the image's size.
+            item.setTransform(self._layer_scale(item, image) * transform)
+
+    @staticmethod
+    def _layer_scale(item: pg.ImageItem, image: LoadedImage) -> QTransform:
+        pixels = item.image
+        if pixels is None or pixels.shape[:2] == image.pixels.shape:
+            return QTransform()
+        height, width = pixels.shape[:2]
+        return QTransform.fromScale(image.width / width, image.height / height)
 
     def displayed_rect(self):
         """The image's rectangle in view coordinates, after rotate/flip."""

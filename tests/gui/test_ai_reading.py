@@ -143,19 +143,24 @@ def test_another_class_or_method_brings_a_new_map_for_the_same_image(qtbot, conf
     assert blocker.args[0].cam_method == "hirescam" and "HiResCAM" in pane.cam_status.text()
 
 
-def test_the_map_shares_the_images_transform_through_rotate_and_flip(qtbot, confident_window, chest_cr):
-    show_and_read(qtbot, confident_window, chest_cr)
-    canvas = confident_window.canvas
-    for key in (Qt.Key.Key_R, Qt.Key.Key_H, Qt.Key.Key_R):
-        qtbot.keyClick(confident_window, key)
-        assert canvas.overlay.transform() == canvas.base.transform()
-    # The hottest pixel of the map lands on the same screen point as that pixel of the image.
-    row, col = np.unravel_index(np.argmax(canvas.cam.map_u8), canvas.cam.map_u8.shape)
+def test_the_map_follows_rotate_and_flip_and_sits_on_the_same_pixels(qtbot, confident_window, chest_cr):
     from PySide6.QtCore import QPointF
 
-    centre = QPointF(col + 0.5, row + 0.5)
-    assert canvas.overlay.mapToScene(centre) == canvas.base.mapToScene(centre)
-    assert canvas.cam.map_u8.shape == canvas.image.pixels.shape == (1955, 1841)  # full resolution
+    show_and_read(qtbot, confident_window, chest_cr)
+    canvas = confident_window.canvas
+    full = canvas.cam.map_u8
+    assert full.shape == canvas.image.pixels.shape == (1955, 1841)  # full resolution, not the model's 224
+    row, col = np.unravel_index(np.argmax(full), full.shape)
+    layer_h, layer_w = canvas.overlay.image.shape  # drawn from a reduced copy, stretched over the image
+    for key in (None, Qt.Key.Key_R, Qt.Key.Key_H, Qt.Key.Key_R, Qt.Key.Key_V):
+        if key is not None:
+            qtbot.keyClick(confident_window, key)
+        on_image = canvas.base.mapToScene(QPointF(col + 0.5, row + 0.5))
+        on_map = canvas.overlay.mapToScene(QPointF((col + 0.5) * layer_w / 1841, (row + 0.5) * layer_h / 1955))
+        assert abs(on_image.x() - on_map.x()) < 1e-6 and abs(on_image.y() - on_map.y()) < 1e-6
+        image_rect = canvas.base.mapRectToScene(canvas.base.boundingRect())
+        map_rect = canvas.overlay.mapRectToScene(canvas.overlay.boundingRect())
+        assert map_rect.toRect() == image_rect.toRect()  # the map covers exactly the image
 
 
 # ----- model states -----------------------------------------------------------------------------------
