@@ -71,9 +71,10 @@ class MainWindow(QMainWindow):
         # Last, so a failure above cannot leave a thread running behind a half-built window.
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_loaded)
-        # The model loads in the worker's thread; torch is imported there, after the window exists.
+        # The model loads in the worker's thread, started once the window has been painted:
+        # importing torch holds the GIL for long stretches and would delay the first paint.
         self.ai = AiReader(self, model_dir)
-        self.ai.start()
+        self._ai_started = False
 
     # ----- construction ---------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -336,6 +337,12 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         dialogs.about_dialog(self).exec()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if not self._ai_started:
+            self._ai_started = True
+            QTimer.singleShot(0, self.ai.start)  # after this paint has reached the screen
 
     # ----- layout persistence and shutdown ----------------------------------------
     def _restore_layout(self) -> None:

@@ -225,3 +225,30 @@ def test_model_option_on_the_command_line(tmp_path):
 def test_model_json_settings_used_by_the_confident_fixture_are_real(confident_model_dir):
     config = json.loads((confident_model_dir / "model.json").read_text())
     assert config["temperature"] < 0.01  # guards the fixture the worded-reading tests rely on
+
+
+def test_the_window_is_painted_before_torch_is_imported_and_the_model_loads_after(tmp_path, random_model_dir):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtCore import QSettings\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from cxrviewer.gui.main_window import MainWindow\n"
+        f"w = MainWindow(QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat), "
+        f"model_dir=Path({str(random_model_dir)!r}))\n"
+        "w.show(); w.repaint()\n"
+        "assert 'torch' not in sys.modules, 'torch imported before the first paint'\n"
+        "end = time.time() + 240\n"
+        "while w.ai.model_state == 'loading' and time.time() < end:\n"
+        "    app.processEvents(); time.sleep(0.01)\n"
+        "assert w.ai.model_state == 'ready' and 'torch' in sys.modules\n"
+        "w.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-2000:]

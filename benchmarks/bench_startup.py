@@ -1,0 +1,136 @@
+"""Cold start to a shown window, and peak memory with the large chest DICOM open and read by the AI.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_startup.py [--repeats 5] [--model DIR]
+
+Each measurement is a fresh Python process (so imports are cold for the interpreter;
+the OS file cache is warm after the first round, which is not counted). Prints JSON:
+
+  start_to_shown_ms   process launch -> MainWindow shown and painted (median), next to
+                      the baseline: process launch -> a bare QMainWindow shown, same run
+  torch_imported_when_shown  whether torch was already imported at that moment (must be false:
+                      the model loads in the background)
+  peak_rss_mb         the process's peak resident memory after opening the 1955 x 1841
+                      chest CR and showing its AI reading and heat map, next to the bare
+                      Qt window's peak
+The model: --model DIR, else the bundled model if installed, else a random-weight
+efficientnet_lite0 directory (what is being trained; memory does not depend on weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHEST_CR = Path(__file__).resolve().parents[1].parent / "shared/data/dicom/chest_cr_mono1_j2k_lossy.dcm"
+CHILD_TIMEOUT_S = 300
+
+# The child: build the window, report when it is shown, optionally open an image and wait for its reading.
+CHILD = r"""
+import json, sys, time
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+mode, model, image = sys.argv[1], sys.argv[2], sys.argv[3]
+app = QApplication([])
+if mode == "bare":
+    window = QMainWindow()
+else:
+    from pathlib import Path
+    from PySide6.QtCore import QSettings
+    from cxrviewer.gui.main_window import MainWindow
+    from cxrviewer.gui.theme import apply_dark_theme
+    import tempfile
+    apply_dark_theme(app)
+    window = MainWindow(QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat),
+                        model_dir=Path(model) if model != "-" else None)
+window.resize(1400, 900)
+window.show()
+app.processEvents()
+window.repaint()
+shown = {"shown_at": time.time(), "torch_imported_when_shown": "torch" in sys.modules}
+if image != "-" and mode != "bare":
+    loop = QEventLoop()
+    done = lambda *_: loop.quit()
+    window.ai.resultShown.connect(done)
+    window.ai.worker.error.connect(done)
+    window.ai.worker.model_failed.connect(done)
+    QTimer.singleShot(240_000, loop.quit)
+    window.open_paths([image], remember=False)
+    loop.exec()
+    shown["reading_shown"] = window.ai.current_result is not None
+    shown["cam_computed"] = window.canvas.cam.has_map()
+elif image != "-":
+    from cxrviewer.io import load_image
+    pixels = load_image(image).pixels  # the bare baseline holds the decoded image too
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent (here a process with torch loaded).
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+shown["peak_rss_mb"] = int(status) / 1024
+window.close()
+print(json.dumps(shown), flush=True)
+"""
+
+
+def run_child(mode: str, model: str, image: str) -> tuple[float, dict]:
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    start = time.time()
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, model, image], capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT_S, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} child failed:\n{done.stderr[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return (report["shown_at"] - start) * 1e3, report
+
+
+def pick_model(given: Path | None, tmp: Path) -> Path:
+    if given is not None:
+        return given
+    from cxrviewer.resources import bundled_model_dir
+
+    if (bundled_model_dir() / "model.json").is_file():
+        return bundled_model_dir()
+    from cxrviewer.model.export import create_random_model_dir
+
+    return create_random_model_dir(tmp / "random-lite0", arch="efficientnet_lite0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = str(pick_model(args.model, Path(tmp)))
+        run_child("bare", "-", "-"), run_child("viewer", model, "-")  # warm the OS file cache
+        times: dict[str, list[float]] = {"bare_qt_window": [], "viewer": []}
+        torch_at_show = []
+        for _ in range(args.repeats):  # interleaved, so background load hits both alike
+            times["bare_qt_window"].append(run_child("bare", "-", "-")[0])
+            ms, report = run_child("viewer", model, "-")
+            times["viewer"].append(ms)
+            torch_at_show.append(report["torch_imported_when_shown"])
+        _, bare_mem = run_child("bare", "-", str(CHEST_CR))
+        _, viewer_mem = run_child("viewer", model, str(CHEST_CR))
+    medians = {name: round(statistics.median(v), 1) for name, v in times.items()}
+    print(json.dumps({
+        "benchmark": "startup",
+        "model": Path(model).name,
+        "repeats": args.repeats,
+        "start_to_shown_ms": {**medians, "ratio_viewer_to_bare": round(medians["viewer"] / medians["bare_qt_window"], 2)},
+        "torch_imported_when_shown": any(torch_at_show),
+        "peak_rss_mb": {"bare_qt_window_with_decoded_image": round(bare_mem["peak_rss_mb"], 1),
+                        "viewer_with_chest_cr_read_by_ai": round(viewer_mem["peak_rss_mb"], 1),
+                        "image": CHEST_CR.name,
+                        "reading_shown": viewer_mem.get("reading_shown"), "cam_computed": viewer_mem.get("cam_computed")},
+        "all_start_to_shown_ms": {name: [round(x, 1) for x in v] for name, v in times.items()},
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
