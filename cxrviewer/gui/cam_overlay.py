@@ -26,7 +26,7 @@ import pyqtgraph as pg
 COLOUR_MAP = "turbo"
 TRANSPARENT_BELOW = 0.25  # map values under this are not drawn at all
 OPAQUE_FROM = 0.75  # from here the colour is drawn at full (slider) opacity
-DEFAULT_OPACITY = 0.5
+DEFAULT_OPACITY = 0.4  # the image underneath must stay readable through the map
 DISPLAY_MAX_SIDE = 1024
 
 

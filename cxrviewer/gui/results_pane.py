@@ -56,6 +56,7 @@ class ResultsPane(QWidget):
         super().__init__(parent)
         self.state = "loading"
         self._labels: tuple[str, ...] = ()
+        self._result = None  # the reading on show, for re-wording the heat-map line
         self.disclaimer = _label("disclaimer")
         self.disclaimer.setText("Research use only — not for diagnosis")
         self.disclaimer.setToolTip(NOT_FOR_DIAGNOSIS)
@@ -147,6 +148,8 @@ class ResultsPane(QWidget):
 
     def _label_cam_toggle(self, shown: bool) -> None:
         self.cam_toggle.setText("Heat map shown — hide (G)" if shown else "Heat map hidden — show (G)")
+        if getattr(self, "_result", None) is not None:
+            self.show_cam_info(self._result)
 
     # ----- model states -----------------------------------------------------------------
     def set_model_loading(self) -> None:
@@ -200,6 +203,7 @@ class ResultsPane(QWidget):
 
     def show_result(self, result, uncertain_below: float) -> None:
         self.state = "result"
+        self._result = result
         self.ood_warning.setVisible(result.ood_flag)
         self.bars.set_probabilities(result.probabilities, dimmed=result.ood_flag, emphasise_top=not result.uncertain)
         self.bars.show()
@@ -216,12 +220,15 @@ class ResultsPane(QWidget):
             self._set_headline(f"{label_title(result.label)} — {percent(result.confidence)}",
                                "Most probable class, calibrated probability")
             self.bars_caption.setText("Calibrated probabilities")
-        self.details.setText(f"OOD score {result.ood_score:.1f}" + (" (above threshold)" if result.ood_flag else ""))
+        ood = f"OOD score {result.ood_score:.1f}" + (" (above threshold)" if result.ood_flag else "")
+        total = result.timings.get("total_ms")
+        self.details.setText(ood if total is None else f"{ood}  ·  analysed in {total:.0f} ms")
         self.details.setToolTip(timings_text(result.timings))
         self.details.show()
         self.show_cam_info(result)
 
     def show_cam_info(self, result) -> None:
+        self._result = result
         if result.cam is None:
             self.cam_status.setText("No heat map for this reading.")
             return
@@ -238,6 +245,7 @@ class ResultsPane(QWidget):
 
     def _show_state(self, state: str, headline: str, subline: str) -> None:
         self.state = state
+        self._result = None
         self._set_headline(headline, subline)
         self.ood_warning.hide()
         self.bars.clear()

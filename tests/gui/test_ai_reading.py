@@ -72,9 +72,11 @@ def test_the_real_dental_film_is_flagged_by_the_random_models_detector(qtbot, ai
     assert result.ood_flag
     assert ai_window.results_pane.ood_warning.isVisible()
     # The map over a film the model was not made for would read as a finding: hidden until G.
-    assert not ai_window.canvas.cam.is_showing()
+    assert not ai_window.canvas.cam.is_showing() and "hidden" in ai_window.results_pane.cam_status.text()
     qtbot.keyClick(ai_window, Qt.Key.Key_G)
     assert ai_window.canvas.cam.is_showing()
+    assert "hidden" not in ai_window.results_pane.cam_status.text()
+    assert "should not be trusted" in ai_window.results_pane.cam_status.text()
 
 
 @pytest.mark.skipif(not (bundled_model_dir() / "model.json").is_file(),
