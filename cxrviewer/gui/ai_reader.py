@@ -96,8 +96,8 @@ class AiReader(QObject):
 
     def image_cleared(self, message: str) -> None:
         self.current_image = self.current_result = None
+        self.worker.cancel_interactive()
         if self.model_state == READY:
-            self.worker.cancel_interactive()
             self.pane.show_idle(message)
 
     def _submit_current(self) -> None:
@@ -135,6 +135,13 @@ class AiReader(QObject):
         self._batches[batch_id] = BatchProgress(batch_id, 0, 0, len(paths))
         self._show_progress()
 
+    def _reread_list(self) -> None:
+        image_list = self.triage.image_list
+        paths = [p for p in image_list.paths() if image_list.error_for(p) is None]
+        if len(paths) > 1:
+            self.cancel_batches()
+            self.queue_batch(paths)
+
     def cancel_batches(self) -> None:
         self.worker.cancel_batch(None)
 
@@ -157,10 +164,11 @@ class AiReader(QObject):
         self.pane.set_model(model_summary.pane_title(info, self.model_version), detail, info.labels, bool(info.card))
         self.status.show_model_state(f"AI: {model_summary.model_name(info)} on {info.device_name}", detail)
         self.triage.set_labels(info.labels)
-        if switched:  # earlier readings came from another model (or none)
+        if switched:  # earlier readings came from another model (or none): read everything again
             self.results.clear()
             self.triage.image_list.clear_readings()
             self._submit_current()
+            self._reread_list()
         elif self.current_image is not None:
             self.pane.show_analysing(self.current_image.path.name)  # its request was waiting for the model
         else:

@@ -172,3 +172,13 @@ def test_report_names_patients_and_paths_when_asked(qtbot, confident_window, sma
     rows = {r["file"]: r for r in csv.DictReader(csv_path.read_text().splitlines())}
     assert rows["a_chest_cr.dcm"]["path"] == str(small_study / "a_chest_cr.dcm")
     assert "CompressedSamples" in rows["a_chest_cr.dcm"]["patient_name"]
+
+
+def test_another_model_reads_the_whole_list_again(qtbot, ai_window, small_study, confident_model_dir):
+    _read_folder(qtbot, ai_window, small_study)
+    assert all("not a chest X-ray" in ai_window.image_list.reading_text(p) for p in ai_window.image_list.paths())
+    with qtbot.waitSignal(ai_window.ai.worker.batch_finished, timeout=AI_TIMEOUT_MS * 3,
+                          check_params_cb=lambda p: not p.cancelled):
+        ai_window.ai.load_model(confident_model_dir)
+    readings = [ai_window.image_list.reading_text(p) for p in ai_window.image_list.paths()]
+    assert all(text.endswith("%") for text in readings), readings  # the confident model's worded readings

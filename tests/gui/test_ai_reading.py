@@ -206,6 +206,7 @@ def test_loading_another_model_re_reads_the_image_with_its_labels(qtbot, ai_wind
         ai_window.ai.load_model(other)
     assert set(blocker.args[0].probabilities) == {"clear", "opacity"}
     assert [label for label, _ in ai_window.results_pane.bars.rows()] == ["clear", "opacity"]
+    assert [ai_window.list_panel.sort_picker.itemData(i) for i in range(3)] == [None, "clear", "opacity"]
 
 
 def test_model_card_opens_as_rendered_markdown(qtbot, ai_window, monkeypatch):
