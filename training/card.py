@@ -1,8 +1,27 @@
-"""MODEL_CARD.md from the run's record and metrics (numbers are never typed in by hand)."""
+"""MODEL_CARD.md from the run's record and metrics (numbers are never typed in by hand).
+
+Re-render an existing model directory's card (e.g. to add a comparison with
+another run trained on the same data):
+
+    python -m training.card MODEL_DIR [--compare NAME=OTHER_MODEL_DIR ...]
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from cxrviewer.model.config import CONFIG_FILE
+from cxrviewer.model.errors import ModelDirError
+from cxrviewer.model.model_dir import read_model_dir, rewrite_card
+from cxrviewer.model.preprocess import PreprocessConfig
+
+log = logging.getLogger("training")
 
 INTENDED_USE = """## Intended use
 
@@ -30,20 +49,28 @@ FAILURE_MODES = """## Known failure modes and limits
   small findings are invisible to it."""
 
 
-def render_card(session, training: dict[str, Any], results: dict[str, Any]) -> str:
-    labels = list(session.labels)
+def render_card(
+    labels: Sequence[str],
+    preprocessing: PreprocessConfig,
+    training: dict[str, Any],
+    results: dict[str, Any],
+    comparisons: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> str:
+    labels = list(labels)
     opt = training["options"]
     parts = [
         f"# cxrviewer model: {opt['arch']} on {training['data']} ({', '.join(labels)})",
         INTENDED_USE,
         _data_section(training),
-        _training_section(session, training),
+        _training_section(preprocessing, training),
     ]
     for split in ("test", "val"):
         if split in results:
             parts.append(_metrics_section(split, results[split], labels))
     if "ood_probe" in results:
         parts.append(_probe_section(results["ood_probe"]))
+    if comparisons:
+        parts.append(_comparison_section([("this model", training), *comparisons], labels))
     parts.append(FAILURE_MODES)
     parts.append("## Reproduce\n\n```\n" + training["command"] + "\n```\n\n"
                  f"git commit `{training['git_commit']}`, data manifest sha256 `{training['manifest_sha256']}`, "
@@ -67,9 +94,8 @@ def _data_section(training: dict[str, Any]) -> str:
     )
 
 
-def _training_section(session, training: dict[str, Any]) -> str:
+def _training_section(pre: PreprocessConfig, training: dict[str, Any]) -> str:
     opt = training["options"]
-    pre = session.preprocessing
     lines = [
         "## Model and training",
         "",
@@ -130,3 +156,59 @@ def _probe_section(rows: list[dict[str, Any]]) -> str:
     lines = ["## Out-of-distribution probe", "", "| file | OOD score | flagged |", "|---|---|---|"]
     lines += [f"| {r['file']} | {r['ood_score']:.1f} | {'yes' if r['ood_flag'] else 'NO'} |" for r in rows]
     return "\n".join(lines)
+
+
+def _comparison_section(runs: Sequence[tuple[str, dict[str, Any]]], labels: list[str]) -> str:
+    """Same data, different recipes: overall numbers and recall per age group / class."""
+    split = "test" if all("test" in t.get("metrics", {}) for _, t in runs) else "val"
+    groups = sorted({g for _, t in runs for g in t["metrics"][split]["subgroups"].get("age_group", {})})
+    cells = [(g, n) for g in groups for n in labels]
+    header = "| run | macro-F1 | AUC | ECE | " + " | ".join(f"{g} {n} recall" for g, n in cells) + " |"
+    lines = [f"## Comparison with other runs on the same data ({split} split)", "",
+             "Each run's own command is in its model.json; differences are in the options below the table.", "",
+             header, "|---" * (4 + len(cells)) + "|"]
+    for name, training in runs:
+        result = training["metrics"][split]
+        overall = result["overall"]
+        by_age = result["subgroups"].get("age_group", {})
+        recalls = [by_age.get(g, {}).get("per_class", {}).get(n, {}) for g, n in cells]
+        shown = [_fmt(r.get("recall")) if r.get("support") else "-" for r in recalls]
+        lines.append(f"| {name} | {_fmt(overall['macro_f1'])} | {_fmt(overall['macro_auc'])} | "
+                     f"{_fmt(overall['ece'])} | " + " | ".join(shown) + " |")
+    lines.append("")
+    base = runs[0][1]["options"]
+    for name, training in runs[1:]:
+        changed = {k: v for k, v in training["options"].items() if base.get(k) != v}
+        lines.append(f"- {name}: " + (", ".join(f"{k}={v}" for k, v in sorted(changed.items())) or "same options"))
+    return "\n".join(lines)
+
+
+def rerender(model_dir: Path, comparisons: Sequence[tuple[str, Path]] = ()) -> None:
+    contents = read_model_dir(model_dir)
+    config = contents.config
+    others = []
+    for name, other in comparisons:
+        others.append((name, json.loads((Path(other) / CONFIG_FILE).read_text(encoding="utf-8"))["training"]))
+    card = render_card(config.labels, config.preprocessing, config.training, config.training.get("metrics", {}), others)
+    rewrite_card(model_dir, card)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="re-render MODEL_CARD.md of a model directory")
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=DIR",
+                        help="add another model directory trained on the same data to a comparison table")
+    args = parser.parse_args(argv)
+    try:
+        pairs = [tuple(item.split("=", 1)) for item in args.compare]
+        if any(len(p) != 2 for p in pairs):
+            parser.error("--compare takes NAME=DIR")
+        rerender(args.model_dir, [(name, Path(path)) for name, path in pairs])
+    except (ModelDirError, OSError, KeyError) as exc:
+        print(f"training.card: error: {exc!r}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

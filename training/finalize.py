@@ -48,7 +48,8 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
     export_model_dir(*args, training=training, card="(being written)\n")
     results = evaluate_exported(session, model_dir)
     training["metrics"] = results
-    export_model_dir(*args, training=training, card=render_card(session, training, results))
+    card = render_card(session.labels, session.preprocessing, training, results)
+    export_model_dir(*args, training=training, card=card)
     log.info("model directory written: %s", model_dir)
     return model_dir
 

@@ -118,3 +118,14 @@ def _verify_files(directory: Path, config: ModelConfig) -> None:
                 f"{name} does not match the sha256 in {CONFIG_FILE} (file corrupted or modified); "
                 "refusing to load it"
             )
+
+
+def rewrite_card(directory: str | Path, card: str) -> ModelConfig:
+    """Replace MODEL_CARD.md of a verified model directory and record its new sha256."""
+    directory = Path(directory)
+    config = read_model_dir(directory).config  # refuses a tampered directory first
+    atomic_write_bytes(directory / CARD_FILE, card.encode("utf-8"))
+    files = {**config.files, CARD_FILE: sha256_file(directory / CARD_FILE)}
+    config = dataclasses.replace(config, files=files)
+    atomic_write_bytes(directory / CONFIG_FILE, config.to_json().encode("utf-8"))
+    return config

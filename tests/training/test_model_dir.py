@@ -97,3 +97,14 @@ def test_garbage_json_is_a_model_dir_error(copy):
     (copy / CONFIG_FILE).write_text("{not json")
     with pytest.raises(ModelDirError, match="not valid JSON"):
         Predictor.from_dir(copy, device="cpu")
+
+
+def test_card_can_be_rewritten_and_stays_verified(copy):
+    from cxrviewer.model.model_dir import rewrite_card
+
+    rewrite_card(copy, "# new card\n")
+    Predictor.from_dir(copy, device="cpu")
+    assert (copy / CARD_FILE).read_text() == "# new card\n"
+    (copy / CARD_FILE).write_text("# edited by hand\n")
+    with pytest.raises(ModelIntegrityError):
+        rewrite_card(copy, "# again\n")
