@@ -26,13 +26,21 @@ def percent(probability: float) -> str:
     return f"{value:.0f} %"
 
 
-def list_badge(result) -> str:
-    """One short line under a file name in the image list: the reading at a glance."""
+def list_badge(result, sorted_by: str | None = None) -> str:
+    """One short line under a file name in the image list: the reading at a glance.
+
+    While the list is sorted by a class, that class's probability leads, so the reader
+    sees why a row is where it is.
+    """
     if result.ood_flag:
         return "⚠ not a chest X-ray?"
     if result.uncertain:
-        return f"uncertain ({label_title(result.label)} {percent(result.confidence)})"
-    return f"{label_title(result.label)} {percent(result.confidence)}"
+        reading = f"uncertain ({label_title(result.label)} {percent(result.confidence)})"
+    else:
+        reading = f"{label_title(result.label)} {percent(result.confidence)}"
+    if sorted_by is None or sorted_by == result.label or sorted_by not in result.probabilities:
+        return reading
+    return f"{label_title(sorted_by)} {percent(result.probabilities[sorted_by])} · {reading}"
 
 
 def timings_text(timings) -> str:

@@ -24,6 +24,7 @@ _ERROR_ROLE = Qt.ItemDataRole.UserRole + 1
 _ORDER_ROLE = Qt.ItemDataRole.UserRole + 2  # position when opened
 _READING_ROLE = Qt.ItemDataRole.UserRole + 3  # (probabilities dict, ood flag) or None
 _SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # the key __lt__ compares
+_RESULT_ROLE = Qt.ItemDataRole.UserRole + 5  # the InferenceResult (without its map) behind the badge
 _FAILED_COLOUR = QColor("#ff8a80")
 _OOD_COLOUR = QColor("#ffb74d")
 _NO_READING = "\u00a0"  # a blank second line that still takes a line's height
@@ -143,7 +144,8 @@ class ImageList(QListWidget):
         if item is None or item.data(_ERROR_ROLE) is not None:
             return
         item.setData(_READING_ROLE, (dict(result.probabilities), bool(result.ood_flag)))
-        item.setText(f"{path.name}\n{list_badge(result)}")
+        item.setData(_RESULT_ROLE, result)
+        item.setText(f"{path.name}\n{list_badge(result, self._sort_label)}")
         item.setForeground(QBrush(_OOD_COLOUR) if result.ood_flag else QBrush())
         item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
 
@@ -152,6 +154,7 @@ class ImageList(QListWidget):
         if item is None or item.data(_ERROR_ROLE) is not None:
             return
         item.setData(_READING_ROLE, None)
+        item.setData(_RESULT_ROLE, None)
         item.setText(f"{path.name}\n(not analysed)")
         item.setToolTip(f"{path}\n\n{message}")
 
@@ -160,6 +163,7 @@ class ImageList(QListWidget):
         for path, item in self._rows.items():
             if item.data(_ERROR_ROLE) is None:
                 item.setData(_READING_ROLE, None)
+                item.setData(_RESULT_ROLE, None)
                 item.setText(f"{path.name}\n{_NO_READING}")
                 item.setForeground(QBrush())
                 item.setToolTip(str(path))
@@ -179,8 +183,11 @@ class ImageList(QListWidget):
         return self._sort_label
 
     def resort(self) -> None:
-        for item in self._rows.values():
+        for path, item in self._rows.items():
             item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
+            result = item.data(_RESULT_ROLE)
+            if result is not None and item.data(_READING_ROLE) is not None:
+                item.setText(f"{path.name}\n{list_badge(result, self._sort_label)}")
         self.sortItems(Qt.SortOrder.AscendingOrder)
         current = self.currentItem()
         if current is not None:

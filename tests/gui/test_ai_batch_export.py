@@ -72,6 +72,9 @@ def test_the_worklist_sorts_by_a_class_probability_and_keeps_the_selection(qtbot
     window.list_panel.sort_by("covid")
     by_covid = window.image_list.paths()
     assert by_covid == sorted(opened, key=lambda p: -results[p].probabilities["covid"])
+    for path in by_covid:  # each row says the probability it is ranked by
+        if results[path].label != "covid":
+            assert window.image_list.reading_text(path).startswith("COVID-19 ")
     assert window.image_list.current_path() == selected
     window.list_panel.sort_by("pneumonia")
     assert window.image_list.paths() == sorted(opened, key=lambda p: -results[p].probabilities["pneumonia"])
