@@ -121,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "startup",
         "model": Path(model).name,
         "repeats": args.repeats,
-        "start_to_shown_ms": {**medians, "ratio_viewer_to_bare": round(medians["viewer"] / medians["bare_qt_window"], 2)},
+        "start_to_shown_ms": {**medians,
+                              "ratio_viewer_to_bare": round(medians["viewer"] / medians["bare_qt_window"], 2)},
         "torch_imported_when_shown": any(torch_at_show),
         "peak_rss_mb": {"bare_qt_window_with_decoded_image": round(bare_mem["peak_rss_mb"], 1),
                         "viewer_with_chest_cr_read_by_ai": round(viewer_mem["peak_rss_mb"], 1),
                         "image": CHEST_CR.name,
-                        "reading_shown": viewer_mem.get("reading_shown"), "cam_computed": viewer_mem.get("cam_computed")},
+                        "reading_shown": viewer_mem.get("reading_shown"),
+                        "cam_computed": viewer_mem.get("cam_computed")},
         "all_start_to_shown_ms": {name: [round(x, 1) for x in v] for name, v in times.items()},
     }, indent=2))
     return 0

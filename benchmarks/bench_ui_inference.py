@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         "device": engine.info.device_name,
         "repeats": args.repeats,
         "median_ms": medians,
-        "ratio_ui_to_bare_forward_backward": round(medians["ui_image_to_reading"] / medians["bare_forward_backward"], 2),
+        "ratio_ui_to_bare_forward_backward":
+            round(medians["ui_image_to_reading"] / medians["bare_forward_backward"], 2),
         "ratio_ui_to_engine_run": round(medians["ui_image_to_reading"] / medians["engine_run"], 2),
         "ui_stall_ms": {
             "goal_max": 50,
