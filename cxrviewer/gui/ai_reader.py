@@ -103,7 +103,12 @@ class AiReader(QObject):
     def _submit_current(self) -> None:
         if self.current_image is None or self.model_state == NO_MODEL:
             return
-        if self.model_state == READY:
+        known = self.results.get(self.current_image.path)
+        if self.model_state == READY and known is not None:
+            # Read before (by this model): the numbers at once; only the heat map is recomputed.
+            self.pane.show_result(known, self.model_info.uncertain_below)
+            self.pane.show_cam_pending()
+        elif self.model_state == READY:
             self.pane.show_analysing(self.current_image.path.name)
         self._interactive_id = self.worker.submit(
             self.current_image, cam=True, cam_method=self.pane.cam_method(), target=self.pane.cam_target())

@@ -255,3 +255,16 @@ def test_the_window_is_painted_before_torch_is_imported_and_the_model_loads_afte
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_going_back_to_an_image_shows_its_reading_at_once_and_recomputes_the_map(qtbot, confident_window,
+                                                                                  demo_png, demo_jpeg):
+    first = show_and_read(qtbot, confident_window, demo_png)
+    show_and_read(qtbot, confident_window, demo_jpeg)
+    confident_window.image_list.select_path(demo_png)  # decoded image cached: shown synchronously
+    pane = confident_window.results_pane
+    assert pane.state == "result" and pane.bars.rows() == list(first.probabilities.items())
+    assert "Computing the heat map" in pane.cam_status.text()
+    with qtbot.waitSignal(confident_window.ai.resultShown, timeout=AI_TIMEOUT_MS) as blocker:
+        pass
+    assert blocker.args[0].path == demo_png and confident_window.canvas.cam.is_showing()
