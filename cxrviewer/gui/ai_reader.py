@@ -54,6 +54,8 @@ class AiReader(QObject):
         self._cam_auto_hidden = False  # hidden by us for an out-of-distribution image, not by the reader
         self._batches: dict[int, BatchProgress] = {}
         self._connect()
+        self.pane.set_model_loading()
+        self.status.show_model_state("AI: loading model…")
 
     def _connect(self) -> None:
         worker, pane = self.worker, self.pane
@@ -71,8 +73,7 @@ class AiReader(QObject):
         self.status.cancelBatchRequested.connect(self.cancel_batches)
 
     def start(self) -> None:
-        self.pane.set_model_loading()
-        self.status.show_model_state("AI: loading model…")
+        """Start the worker thread (the window calls this after its first paint)."""
         self.worker.start()
 
     def close(self) -> None:

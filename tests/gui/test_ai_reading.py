@@ -268,3 +268,19 @@ def test_going_back_to_an_image_shows_its_reading_at_once_and_recomputes_the_map
     with qtbot.waitSignal(confident_window.ai.resultShown, timeout=AI_TIMEOUT_MS) as blocker:
         pass
     assert blocker.args[0].path == demo_png and confident_window.canvas.cam.is_showing()
+
+
+def test_the_pane_and_status_bar_say_the_model_is_loading_until_it_is(qtbot, settings, random_model_dir):
+    from cxrviewer.gui.main_window import MainWindow
+
+    window = MainWindow(settings, model_dir=random_model_dir)
+    qtbot.addWidget(window)
+    try:
+        assert window.results_pane.state == "loading" and "Loading the AI model" in window.results_pane.headline.text()
+        assert window.status.model_state.text() == "AI: loading model…"
+        window.show()
+        with qtbot.waitSignal(window.ai.worker.model_loaded, timeout=AI_TIMEOUT_MS):
+            pass
+        assert window.results_pane.state == "idle" and "CPU" in window.status.model_state.text()
+    finally:
+        window.close()
