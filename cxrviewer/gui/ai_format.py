@@ -16,14 +16,17 @@ def label_title(label: str) -> str:
     return _TITLES.get(label.lower(), label[:1].upper() + label[1:])
 
 
+NBSP = "\u00a0"  # keeps "68 %" together when a narrow list wraps the line
+
+
 def percent(probability: float) -> str:
     """Whole per cent, but never '0 %' or '100 %' for a probability strictly between them."""
     value = 100.0 * float(probability)
     if 0.0 < value < 0.5:
-        return "<1 %"
+        return f"<1{NBSP}%"
     if 99.5 <= value < 100.0:
-        return ">99 %"
-    return f"{value:.0f} %"
+        return f">99{NBSP}%"
+    return f"{value:.0f}{NBSP}%"
 
 
 def list_badge(result, sorted_by: str | None = None) -> str:

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cxrviewer.gui import app as gui_app
-from cxrviewer.gui.ai_format import OOD_WARNING, label_title
+from cxrviewer.gui.ai_format import OOD_WARNING, label_title, percent
 from cxrviewer.inference.requests import InferenceResult
 from cxrviewer.resources import bundled_model_dir
 
@@ -53,7 +53,7 @@ def test_below_the_threshold_the_pane_says_uncertain_and_words_no_verdict(qtbot,
     pane = ai_window.results_pane
     pane.show_result(_fake_result(Path("x.png"), {"normal": 0.4, "pneumonia": 0.35, "covid": 0.25},
                                   uncertain=True), uncertain_below=0.6)
-    assert pane.headline.text() == "Uncertain" and "60 %" in pane.subline.text()
+    assert pane.headline.text() == "Uncertain" and percent(0.6) in pane.subline.text()
     assert "Normal —" not in pane.headline.text() + pane.subline.text()
     assert pane.bars.emphasised() is None  # no bold, coloured "winner" either
 
