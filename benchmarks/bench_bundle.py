@@ -37,8 +37,13 @@ def bundle_size(bundle: Path) -> dict:
             total += size
             files += 1
             rel = path.relative_to(bundle).parts
-            # _internal/<top>/... : group by the top folder (torch, nvidia, PySide6, ...)
-            key = rel[1] if len(rel) > 2 and rel[0] == "_internal" else rel[0] if len(rel) > 1 else "(top files)"
+            # group by the folder under _internal (torch, nvidia, PySide6, ...)
+            if len(rel) == 1:
+                key = "(executables)"  # each holds its own copy of the Python modules archive
+            elif rel[0] == "_internal":
+                key = rel[1] if len(rel) > 2 else "(_internal libraries)"
+            else:
+                key = rel[0]
             by_part[key] += size
     largest = {name: round(size / 2**20, 1) for name, size in by_part.most_common(8)}
     return {"bytes": total, "mib": round(total / 2**20, 1), "files": files, "largest_mib": largest}

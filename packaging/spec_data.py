@@ -89,6 +89,18 @@ QT_DROPPED_LIB_PREFIXES = ("libQt6EglFS", "libQt6EglFsKms", "Qt6Pdf", "libQt6Pdf
 STRIP_GLOBS = ["torch/lib/*.so", "torch/lib/*.so.*", "torch/lib/*.dylib"]
 
 
+# torch's wheel carries C++ test programs, build tools and headers; the app runs none.
+# torch_shm_manager stays: torch.multiprocessing looks for it.
+TORCH_DROPPED = ("torch/test/", "torch/bin/", "torch/include/", "torch/share/", "torch/lib/libtorchbind_test",
+                 "torch/lib/libjitbackend_test", "torch/lib/libbackend_with_compiler", "torch/lib/libaoti_custom_ops")
+TORCH_KEPT = ("torch/bin/torch_shm_manager",)
+
+
+def _unused_torch_file(dest: str) -> bool:
+    posix = dest.replace("\\", "/")
+    return posix.startswith(TORCH_DROPPED) and not posix.startswith(TORCH_KEPT)
+
+
 def resource_files(repo_root: Path) -> list[Path]:
     """Every file under resources/ that ships, relative to resources/ (caches excluded)."""
     root = repo_root / "resources"
@@ -118,14 +130,18 @@ def resource_datas(repo_root: Path) -> list[tuple[str, str]]:
 
 
 def keep_data(dest: str) -> bool:
-    """Filter for Analysis.datas: drop Qt translations (the UI is English only)."""
+    """Filter for Analysis.datas: drop Qt translations (the UI is English only) and torch's test/build files."""
     parts = Path(dest).parts
-    return not (len(parts) >= 3 and parts[0] == "PySide6" and "translations" in parts)
+    if len(parts) >= 3 and parts[0] == "PySide6" and "translations" in parts:
+        return False
+    return not _unused_torch_file(dest)
 
 
 def keep_binary(dest: str) -> bool:
-    """Filter for Analysis.binaries: drop embedded-device Qt platforms and unused Qt libs."""
+    """Filter for Analysis.binaries: drop embedded-device Qt platforms, unused Qt libs, torch's test programs."""
     path = Path(dest)
+    if _unused_torch_file(dest):
+        return False
     if "platforms" in path.parts and "PySide6" in path.parts:
         return path.name.startswith(tuple("lib" + p for p in QT_PLATFORM_PLUGINS_KEPT)) or path.stem.startswith(
             QT_PLATFORM_PLUGINS_KEPT)

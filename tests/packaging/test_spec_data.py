@@ -118,6 +118,9 @@ def test_pylibjpeg_plugins_travel_with_their_entry_points():
     ("PySide6/Qt/lib/libQt6Widgets.so.6", True),
     ("PySide6/Qt/lib/libQt6EglFSDeviceIntegration.so.6", False),
     ("torch/lib/libtorch_cpu.so", True),
+    ("torch/lib/libtorchbind_test.so", False),
+    ("torch/bin/protoc", False),
+    ("torch/bin/torch_shm_manager", True),
 ])
 def test_binary_filter(dest, kept):
     assert spec_data.keep_binary(dest) is kept
@@ -127,6 +130,8 @@ def test_qt_translations_dropped_other_data_kept():
     assert not spec_data.keep_data("PySide6/Qt/translations/qtbase_de.qm")
     assert spec_data.keep_data("cxrviewer_resources/demo/CREDITS.md")
     assert spec_data.keep_data("_gdcm/XML/Part3.xml")
+    assert not spec_data.keep_data("torch/test/Dict_test")
+    assert spec_data.keep_data("torch/_inductor/codegen/cpp_prefix.h")
 
 
 def test_desktop_entry_and_icons():
