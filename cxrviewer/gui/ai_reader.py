@@ -217,7 +217,7 @@ class AiReader(QObject):
 
     def _on_error(self, error: InferenceError) -> None:
         if error.batch_id is not None:
-            if error.path is not None:
+            if error.path is not None and self.model_state != NO_MODEL:
                 self.triage.image_list.mark_analysis_failed(error.path, error.message)
             return
         if self.model_state == NO_MODEL or error.request_id != self._interactive_id:
@@ -234,10 +234,11 @@ class AiReader(QObject):
     def _on_batch_finished(self, progress: BatchProgress) -> None:
         self._batches.pop(progress.batch_id, None)
         self._show_progress()
+        if self.model_state == NO_MODEL:
+            return  # nothing was read, and the pane and status bar already say why
         what = "stopped" if progress.cancelled else "done"
-        failed = f", {progress.failed} could not be analysed" if progress.failed else ""
-        self.status.showMessage(f"AI: batch {what}: {progress.done} of {progress.total} image(s) read{failed}",
-                                8000)
+        failed = f", {progress.failed} not analysed" if progress.failed else ""
+        self.status.show_batch_note(f"AI {what}: {progress.done - progress.failed} of {progress.total} read{failed}")
         if self.triage.image_list.sort_label is not None:
             self.triage.image_list.resort()
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from cxrviewer.io import Window
 
 _MODEL_TEXT_MAX = 60  # characters; the tooltip has the whole message
+BATCH_NOTE_MS = 10_000
 
 
 def format_value(value: float) -> str:
@@ -50,9 +51,15 @@ class ViewerStatusBar(QStatusBar):
         self.batch_cancel.setText("Cancel")
         self.batch_cancel.setToolTip("Stop analysing the opened images (those done keep their results)")
         self.batch_cancel.clicked.connect(self.cancelBatchRequested)
+        # Its own label, not showMessage(): a batch ending must not wipe a message the reader
+        # needs, such as why a file could not be opened.
+        self.batch_note = QLabel()
+        self._note_timer = QTimer(self)
+        self._note_timer.setSingleShot(True)
+        self._note_timer.timeout.connect(self.batch_note.clear)
         self.model_state = QLabel()
         self.model_state.setObjectName("modelState")
-        for widget in (self.batch_progress, self.batch_cancel, self.model_state):
+        for widget in (self.batch_progress, self.batch_cancel, self.batch_note, self.model_state):
             self.addPermanentWidget(widget)
         self.hide_batch()
 
@@ -86,6 +93,7 @@ class ViewerStatusBar(QStatusBar):
         self.model_state.style().polish(self.model_state)
 
     def show_batch(self, done: int, total: int) -> None:
+        self.batch_note.clear()
         self.batch_progress.setRange(0, max(total, 1))
         self.batch_progress.setValue(done)
         self.batch_progress.show()
@@ -94,3 +102,8 @@ class ViewerStatusBar(QStatusBar):
     def hide_batch(self) -> None:
         self.batch_progress.hide()
         self.batch_cancel.hide()
+
+    def show_batch_note(self, text: str) -> None:
+        """How the last batch ended, for a few seconds."""
+        self.batch_note.setText(text)
+        self._note_timer.start(BATCH_NOTE_MS)

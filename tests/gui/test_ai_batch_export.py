@@ -61,7 +61,7 @@ def test_a_folder_is_read_in_the_background_with_progress(qtbot, confident_windo
     assert seen and seen[-1].done == 5
     assert all(confident_window.image_list.reading_text(p).endswith("%") for p in paths)
     assert not confident_window.status.batch_progress.isVisible()
-    assert "5 of 5" in confident_window.status.currentMessage()
+    assert confident_window.status.batch_note.text() == "AI done: 5 of 5 read"
 
 
 def test_the_worklist_sorts_by_a_class_probability_and_keeps_the_selection(qtbot, confident_window, small_study):
@@ -98,7 +98,7 @@ def test_cancel_stops_the_batch_and_keeps_what_was_read(qtbot, ai_window, folder
         ai_window.status.batch_cancel.click()
     assert blocker.args[0].cancelled and blocker.args[0].done < 20
     assert not ai_window.status.batch_progress.isVisible()
-    assert "stopped" in ai_window.status.currentMessage()
+    assert ai_window.status.batch_note.text().startswith("AI stopped: ")
 
 
 def test_closing_the_window_mid_batch_stops_every_thread(qtbot, ai_window, folder_of_20):
@@ -185,3 +185,22 @@ def test_another_model_reads_the_whole_list_again(qtbot, ai_window, small_study,
         ai_window.ai.load_model(confident_model_dir)
     readings = [ai_window.image_list.reading_text(p) for p in ai_window.image_list.paths()]
     assert all(text.endswith("%") for text in readings), readings  # the confident model's worded readings
+
+
+def test_a_folder_opened_while_a_missing_model_loads_leaves_the_list_and_messages_alone(qtbot, settings, tmp_path,
+                                                                                      small_study):
+    from cxrviewer.gui.main_window import MainWindow
+
+    window = MainWindow(settings, model_dir=tmp_path / "no-model")
+    qtbot.addWidget(window)
+    try:
+        window.open_paths([small_study], remember=False)  # queued before the model has even started loading
+        qtbot.waitUntil(lambda: window.image_list.count() == 5, timeout=AI_TIMEOUT_MS)
+        assert window.ai.batch_running()
+        with qtbot.waitSignal(window.ai.worker.batch_finished, timeout=AI_TIMEOUT_MS):
+            window.show()  # the worker starts after the first paint, finds no model, and fails the batch
+        assert window.ai.model_state == "none"
+        assert all(window.image_list.reading_text(p) == "" for p in window.image_list.paths())
+        assert window.status.batch_note.text() == "" and not window.status.batch_progress.isVisible()
+    finally:
+        window.close()
