@@ -212,3 +212,25 @@ def test_missing_bundled_model_is_named_clearly(tmp_path):
 
 def test_smoke_usage_error_exits_2():
     assert _smoke("--device", "tpu").returncode == 2
+
+
+def test_install_desktop_entry_fills_in_the_unpacked_folder(tmp_path):
+    unpacked = tmp_path / "unpacked here"  # a space: the Exec line must quote the path
+    (unpacked / "cxrviewer").mkdir(parents=True)
+    viewer = unpacked / "cxrviewer" / "cxrviewer"
+    viewer.write_text("#!/bin/sh\n")
+    viewer.chmod(0o755)
+    for name in ("cxrviewer.desktop", "install-desktop-entry.sh"):
+        shutil.copy2(REPO / "packaging" / "linux" / name, unpacked / name)
+    shutil.copy2(REPO / "resources" / "icons" / "cxrviewer.png", unpacked / "cxrviewer.png")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    script = str(unpacked / "install-desktop-entry.sh")
+    subprocess.run(["sh", script], env=env, check=True, capture_output=True)
+    entry = tmp_path / "data" / "applications" / "cxrviewer.desktop"
+    text = entry.read_text(encoding="utf-8")
+    assert f'Exec="{viewer}" %F' in text and "@BUNDLE_DIR@" not in text
+    assert (tmp_path / "data" / "icons" / "hicolor" / "256x256" / "apps" / "cxrviewer.png").is_file()
+    if shutil.which("desktop-file-validate"):  # Debian's desktop-file-utils, where installed
+        subprocess.run(["desktop-file-validate", str(entry)], check=True, capture_output=True)
+    subprocess.run(["sh", script, "--remove"], env=env, check=True, capture_output=True)
+    assert not entry.exists()
