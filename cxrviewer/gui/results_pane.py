@@ -234,10 +234,10 @@ class ResultsPane(QWidget):
             return
         method = CAM_METHOD_TITLES.get(result.cam_method, result.cam_method)
         text = f"Heat map: {method} for {label_title(result.cam_label)}"
-        if result.ood_flag:
-            text += (" — hidden, as it would explain a reading that should not be trusted "
-                     "(G shows it anyway)") if not self.cam_toggle.isChecked() else \
-                " — explains a reading that should not be trusted"
+        if result.ood_flag and self.cam_toggle.isChecked():
+            text += " — explains a reading that should not be trusted"
+        elif result.ood_flag:
+            text += " — hidden, as it would explain a reading that should not be trusted (G shows it anyway)"
         self.cam_status.setText(text)
 
     def show_cam_pending(self) -> None:
