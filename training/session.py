@@ -102,6 +102,10 @@ class TrainingSession:
         seed = self.opt["seed"]
         if self.opt["cache_features"]:
             self.start_stage = self.opt["cache_stages"]
+            if model.ood_tap < self.start_stage:
+                # The OOD descriptor must come from a stage the cached runs still compute.
+                model.ood_tap = self.start_stage
+                log.info("OOD descriptor taken at %s (after the cached stages)", model.ood_layer)
             train_views = self._cached_views(model, "train", self.opt["cache_views"])
             val_views = self._cached_views(model, "val", 1)
             self.train_set = CachedFeatureDataset(train_views, train_ids, seed)

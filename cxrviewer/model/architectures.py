@@ -41,6 +41,15 @@ class GrayscaleAdapter(nn.Module):
 
 
 class CxrClassifier(nn.Module):
+    """adapter -> stages -> average pool -> dropout -> linear.
+
+    ``forward_with_features`` also returns the OOD descriptor: the mean and standard
+    deviation over space of each channel at stage ``ood_tap`` (by default the one
+    before last). Intermediate statistics separate "not a chest X-ray" (hip, dental)
+    from chest films far better than the penultimate features of a fine-tuned
+    classifier, which are trained to keep only class evidence.
+    """
+
     def __init__(self, spec: ArchSpec, num_classes: int, dropout: float = 0.2) -> None:
         super().__init__()
         stages, feature_dim = spec.build_stages()
@@ -51,10 +60,21 @@ class CxrClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(feature_dim, num_classes)
         self.feature_dim = feature_dim
+        self.ood_tap = max(0, len(stages) - 2)
 
     @property
     def cam_target_layer(self) -> str:
         return f"stages.{len(self.stages) - 1}"
+
+    @property
+    def ood_layer(self) -> str:
+        return f"stages.{self.ood_tap}"
+
+    def set_ood_layer(self, name: str) -> None:
+        prefix, _, index = name.partition(".")
+        if prefix != "stages" or not index.isdigit() or int(index) >= len(self.stages):
+            raise ValueError(f"OOD layer must be stages.N with N < {len(self.stages)}, got {name!r}")
+        self.ood_tap = int(index)
 
     def forward_stages(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Run stages[start:stop]; start=0 includes the adapter."""
@@ -64,16 +84,18 @@ class CxrClassifier(nn.Module):
             x = stage(x)
         return x
 
-    def head(self, feature_map: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Feature map after the last stage -> (logits, penultimate features)."""
-        features = self.pool(feature_map)
-        return self.classifier(self.dropout(features)), features
-
     def forward_with_features(self, x: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.forward_stages(x, start))
+        """(logits, OOD descriptor (N, 2 * channels at stage ood_tap))."""
+        if start > self.ood_tap:
+            raise ValueError(f"the OOD descriptor is taken at stage {self.ood_tap}, before start stage {start}")
+        x = self.forward_stages(x, start, self.ood_tap + 1)
+        descriptor = torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
+        x = self.forward_stages(x, self.ood_tap + 1)
+        return self.classifier(self.dropout(self.pool(x))), descriptor
 
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
-        return self.forward_with_features(x, start)[0]
+        x = self.forward_stages(x, start)
+        return self.classifier(self.dropout(self.pool(x)))
 
 
 def _timm_efficientnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:

@@ -20,6 +20,8 @@ class OODConfig:
     method: str = "mahalanobis"
     threshold: float = float("inf")
     feature_dim: int = 0
+    layer: str = ""  # stage whose per-channel mean and std form the descriptor ("" = the model's default)
+    pooling: str = "mean_std"
     # Large arrays (class means, precision) live in model.safetensors under these names.
     tensors: tuple[str, ...] = ("ood.class_means", "ood.precision")
 

@@ -59,8 +59,13 @@ class Predictor:
             model.load_state_dict(contents.state_dict, strict=True)
         except RuntimeError as exc:
             raise ModelFormatError(f"weights do not fit {config.architecture}: {exc}") from exc
-        if config.cam_target_layer:
-            model.get_submodule(config.cam_target_layer)  # fail now, not in the Grad-CAM view
+        try:
+            if config.ood.layer:
+                model.set_ood_layer(config.ood.layer)
+            if config.cam_target_layer:
+                model.get_submodule(config.cam_target_layer)  # fail now, not in the Grad-CAM view
+        except (ValueError, AttributeError) as exc:
+            raise ModelFormatError(f"model.json names a layer {config.architecture} does not have: {exc}") from exc
         return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), resolve_device(device))
 
     def preprocess(self, image: LoadedImage) -> Preprocessed:
