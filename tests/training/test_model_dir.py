@@ -108,3 +108,22 @@ def test_card_can_be_rewritten_and_stays_verified(copy):
     (copy / CARD_FILE).write_text("# edited by hand\n")
     with pytest.raises(ModelIntegrityError):
         rewrite_card(copy, "# again\n")
+
+
+def test_ood_descriptor_layer_travels_in_model_json(model_dir):
+    predictor = Predictor.from_dir(model_dir, device="cpu")
+    layer = predictor.config.ood.layer
+    assert layer == predictor.model.ood_layer == "stages.2"  # simple_cnn: the stage before last
+    channels = predictor.model.get_submodule(layer)[0].out_channels
+    assert predictor.config.ood.feature_dim == 2 * channels  # mean and std per channel
+    with torch.no_grad():
+        _, descriptor = predictor.model.forward_with_features(torch.rand(2, 1, 96, 96))
+    assert descriptor.shape == (2, 2 * channels)
+
+
+def test_unknown_ood_layer_is_a_format_error(copy):
+    config = json.loads((copy / CONFIG_FILE).read_text())
+    config["ood"]["layer"] = "stages.99"
+    (copy / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="stages.99"):
+        Predictor.from_dir(copy, device="cpu")
