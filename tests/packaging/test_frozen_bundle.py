@@ -12,6 +12,7 @@ efficientnet_lite0 model (the shipped architecture, so timm is exercised frozen)
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -21,17 +22,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WANTED = os.environ.get("CI") == "true" or os.environ.get("CXRVIEWER_TEST_FROZEN") == "1"
+# The Makefile's default too: the CPU-only torch wheel in the machine's local wheel cache.
+TORCH_CPU = os.environ.get("TORCH_CPU") or next(iter(sorted(glob.glob("/opt/wheels/torch-*+cpu-cp311-*.whl"))), "")
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 @pytest.mark.skipif(not WANTED, reason="frozen build runs in CI (CI=true) or with CXRVIEWER_TEST_FROZEN=1")
+@pytest.mark.skipif(not TORCH_CPU, reason="no CPU-only torch wheel on this machine (set TORCH_CPU)")
 def test_cpu_bundle_builds_and_passes_its_frozen_smoke_test(tmp_path):
     from cxrviewer.model.export import create_random_model_dir
 
     model = create_random_model_dir(tmp_path / "model", arch="efficientnet_lite0")
     done = subprocess.run(
-        ["make", "dist-cpu", f"DIST_ARGS=--smoke-model {model} --no-tarball"],
+        ["make", "dist-cpu", f"TORCH_CPU={TORCH_CPU}", f"DIST_ARGS=--smoke-model {model} --no-tarball"],
         cwd=REPO, capture_output=True, text=True, timeout=2300,
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-6000:]
