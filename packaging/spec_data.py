@@ -8,6 +8,7 @@ repo root on sys.path, a regular `packaging` package would shadow PyPI's.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 RESOURCE_PACKAGE = "cxrviewer_resources"  # resources/ installs under this name (pyproject package-dir)
@@ -99,6 +100,17 @@ TORCH_KEPT = ("torch/bin/torch_shm_manager",)
 def _unused_torch_file(dest: str) -> bool:
     posix = dest.replace("\\", "/")
     return posix.startswith(TORCH_DROPPED) and not posix.startswith(TORCH_KEPT)
+
+
+def torchvision_ops_load(python: str) -> bool:
+    """Whether torchvision imports with its C++ ops under `python` (the build environment).
+
+    False for a CPU-only torch beside PyPI's CUDA-built torchvision: then the spec
+    leaves torchvision's C++ libraries out and adds hooks/rthook_torchvision_cpu.py.
+    Asked in a child process: a failed torchvision import leaves torch half set up.
+    """
+    probe = "import torchvision.extension as e; raise SystemExit(0 if e._has_ops() else 1)"
+    return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
 
 
 def resource_files(repo_root: Path) -> list[Path]:

@@ -1,4 +1,5 @@
-# PyInstaller runtime hook, added by build.spec only when the build's torch is CPU-only.
+# PyInstaller runtime hook, added by build.spec only where torchvision's C++ ops
+# cannot load in the build environment (a CPU-only torch; spec_data.torchvision_ops_load).
 #
 # No reachable index has a torchvision for a CPU-only torch: every PyPI torchvision
 # wheel is a CUDA build, whose C++ ops library cannot load beside a CPU torch, and

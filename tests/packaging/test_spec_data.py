@@ -234,3 +234,12 @@ def test_install_desktop_entry_fills_in_the_unpacked_folder(tmp_path):
         subprocess.run(["desktop-file-validate", str(entry)], check=True, capture_output=True)
     subprocess.run(["sh", script, "--remove"], env=env, check=True, capture_output=True)
     assert not entry.exists()
+
+
+def test_torchvision_ops_probe():
+    # The dev venv pairs torch and torchvision builds, so the ops load and the CUDA
+    # bundle ships them; a Python whose probe fails gets the CPU runtime hook instead.
+    assert spec_data.torchvision_ops_load(sys.executable) is True
+    assert spec_data.torchvision_ops_load(shutil.which("false")) is False
+    keywords = _analysis_keywords()
+    assert "TORCHVISION_OPS" in ast.unparse(keywords["runtime_hooks"])
