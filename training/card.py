@@ -37,7 +37,7 @@ FAILURE_MODES = """## Known failure modes and limits
   pneumonia images are pediatric and from one hospital; COVID images come from other
   hospitals than the adult normals). Part of what the model learned may be age,
   hospital or scanner style rather than disease: compare the per-source and
-  per-age-group tables below; the adult-only rows are the honest estimate.
+  per-age-group tables above; the adult-only rows are the honest estimate.
 - **Adult normal vs adult pneumonia** is the weakest distinction; several adult
   sources carry NIH text-mined labels, which are noisy.
 - Lateral views, pediatric COVID, other diseases (effusion, nodules, tuberculosis,
@@ -55,6 +55,7 @@ def render_card(
     training: dict[str, Any],
     results: dict[str, Any],
     comparisons: Sequence[tuple[str, dict[str, Any]]] = (),
+    ood_layer: str = "",
 ) -> str:
     labels = list(labels)
     opt = training["options"]
@@ -62,7 +63,7 @@ def render_card(
         f"# cxrviewer model: {opt['arch']} on {training['data']} ({', '.join(labels)})",
         INTENDED_USE,
         _data_section(training),
-        _training_section(preprocessing, training),
+        _training_section(preprocessing, training, ood_layer),
     ]
     for split in ("test", "val"):
         if split in results:
@@ -94,7 +95,7 @@ def _data_section(training: dict[str, Any]) -> str:
     )
 
 
-def _training_section(pre: PreprocessConfig, training: dict[str, Any]) -> str:
+def _training_section(pre: PreprocessConfig, training: dict[str, Any], ood_layer: str) -> str:
     opt = training["options"]
     lines = [
         "## Model and training",
@@ -103,7 +104,7 @@ def _training_section(pre: PreprocessConfig, training: dict[str, Any]) -> str:
         f"- Preprocessing (shared with the viewer): default window, border crop {pre.crop_border}, "
         f"intensity `{pre.intensity}`, letterbox to {pre.input_size} px.",
         f"- Augmentation `{opt['augment']}` (p={opt['augment_p']}), horizontal flip {training['hflip']}.",
-        f"- Frozen stages {opt['freeze_stages']}, cached features {opt['cache_features']} "
+        f"- First {opt['freeze_stages']} stages frozen (the stem counts as one), cached features {opt['cache_features']} "
         f"({opt['cache_views']} views), AdamW lr {opt['lr']}, weight decay {opt['weight_decay']}, "
         f"{opt['schedule']} schedule, batch {opt['batch_size']}, class-weighted loss {training['class_weights']}, "
         f"balanced sampler {training['balanced_sampler']}, per-group reweighting by "
@@ -114,8 +115,8 @@ def _training_section(pre: PreprocessConfig, training: dict[str, Any]) -> str:
     if calibration:
         lines.append(
             f"- Temperature {calibration['temperature']:.3f} (fitted on val). OOD: Mahalanobis distance of the "
-            f"penultimate features to the nearest class mean (shared covariance, fitted on the unaugmented "
-            f"train images); threshold {calibration['ood_threshold']:.2f} keeps "
+            f"per-channel mean and standard deviation of the feature maps at `{ood_layer or 'the stage before last'}` "
+            f"to the nearest class mean (shared covariance, fitted on the unaugmented train images); threshold {calibration['ood_threshold']:.2f} keeps "
             f"{100 * calibration['ood_keep_fraction_of_val']:.1f}% of val images unflagged."
         )
     return "\n".join(lines)
@@ -189,7 +190,8 @@ def rerender(model_dir: Path, comparisons: Sequence[tuple[str, Path]] = ()) -> N
     others = []
     for name, other in comparisons:
         others.append((name, json.loads((Path(other) / CONFIG_FILE).read_text(encoding="utf-8"))["training"]))
-    card = render_card(config.labels, config.preprocessing, config.training, config.training.get("metrics", {}), others)
+    card = render_card(config.labels, config.preprocessing, config.training, config.training.get("metrics", {}),
+                       others, ood_layer=config.ood.layer)
     rewrite_card(model_dir, card)
 
 

@@ -48,7 +48,7 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
     export_model_dir(*args, training=training, card="(being written)\n")
     results = evaluate_exported(session, model_dir)
     training["metrics"] = results
-    card = render_card(session.labels, session.preprocessing, training, results)
+    card = render_card(session.labels, session.preprocessing, training, results, ood_layer=model.ood_layer)
     export_model_dir(*args, training=training, card=card)
     log.info("model directory written: %s", model_dir)
     return model_dir
