@@ -56,6 +56,7 @@ def render_card(
     results: dict[str, Any],
     comparisons: Sequence[tuple[str, dict[str, Any]]] = (),
     ood_layer: str = "",
+    notes: Sequence[str] = (),
 ) -> str:
     labels = list(labels)
     opt = training["options"]
@@ -72,6 +73,8 @@ def render_card(
         parts.append(_probe_section(results["ood_probe"]))
     if comparisons:
         parts.append(_comparison_section([("this model", training), *comparisons], labels))
+    if notes:
+        parts.append("## Notes\n\n" + "\n".join(f"- {note}" for note in notes))
     parts.append(FAILURE_MODES)
     parts.append("## Reproduce\n\n```\n" + training["command"] + "\n```\n\n"
                  f"git commit `{training['git_commit']}`, data manifest sha256 `{training['manifest_sha256']}`, "
@@ -184,14 +187,16 @@ def _comparison_section(runs: Sequence[tuple[str, dict[str, Any]]], labels: list
     return "\n".join(lines)
 
 
-def rerender(model_dir: Path, comparisons: Sequence[tuple[str, Path]] = ()) -> None:
+def rerender(model_dir: Path, comparisons: Sequence[tuple[str, Path]] = (), notes: Sequence[str] = ()) -> None:
     contents = read_model_dir(model_dir)
     config = contents.config
+    if "options" not in config.training or "metrics" not in config.training:
+        raise ModelDirError(f"{model_dir}/{CONFIG_FILE} has no training record to write a card from")
     others = []
     for name, other in comparisons:
         others.append((name, json.loads((Path(other) / CONFIG_FILE).read_text(encoding="utf-8"))["training"]))
     card = render_card(config.labels, config.preprocessing, config.training, config.training.get("metrics", {}),
-                       others, ood_layer=config.ood.layer)
+                       others, ood_layer=config.ood.layer, notes=notes)
     rewrite_card(model_dir, card)
 
 
@@ -200,14 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("--compare", action="append", default=[], metavar="NAME=DIR",
                         help="add another model directory trained on the same data to a comparison table")
+    parser.add_argument("--note", action="append", default=[], help="a sentence for the Notes section (repeatable)")
     args = parser.parse_args(argv)
     try:
         pairs = [tuple(item.split("=", 1)) for item in args.compare]
         if any(len(p) != 2 for p in pairs):
             parser.error("--compare takes NAME=DIR")
-        rerender(args.model_dir, [(name, Path(path)) for name, path in pairs])
+        rerender(args.model_dir, [(name, Path(path)) for name, path in pairs], args.note)
     except (ModelDirError, OSError, KeyError) as exc:
-        print(f"training.card: error: {exc!r}", file=sys.stderr)
+        print(f"training.card: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

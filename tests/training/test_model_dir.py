@@ -127,3 +127,11 @@ def test_unknown_ood_layer_is_a_format_error(copy):
     (copy / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="stages.99"):
         Predictor.from_dir(copy, device="cpu")
+
+
+def test_card_rerender_needs_a_training_record(copy, capsys):
+    from training.card import main as card_main
+
+    assert card_main([str(copy)]) == 2  # a random model has no run to describe
+    assert "no training record" in capsys.readouterr().err
+    assert card_main([str(copy / "missing")]) == 2

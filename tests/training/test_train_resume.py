@@ -40,6 +40,12 @@ def test_train_exports_a_loadable_model_dir(data_csv, tmp_path):
     assert "--preset tiny" in card  # the exact command
     assert "By `source`" in card
     assert (out / "train.log").read_text().count("epoch 3:") == 1
+    # The card can be re-rendered later with notes, and the directory stays verified.
+    from training.card import main as card_main
+
+    assert card_main([str(out / "model"), "--note", "Reweighting moved the operating point."]) == 0
+    assert "- Reweighting moved the operating point." in (out / "model" / "MODEL_CARD.md").read_text()
+    Predictor.from_dir(out / "model", device="cpu")
 
 
 def test_resume_continues_at_the_next_epoch_with_the_same_state(data_csv, tmp_path):
