@@ -28,7 +28,6 @@ from .distributed import cleanup_distributed, init_distributed
 from .run_setup import RunLogging
 from .session import TrainingSession
 
-log = logging.getLogger("training")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -96,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         return main(args)
     except (DataError, UnknownArchitectureError, WeightsMismatchError, ValueError, FileNotFoundError) as exc:
-        log.error("%s", exc)
         print(f"cxr train: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
