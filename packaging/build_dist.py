@@ -76,6 +76,17 @@ def build() -> float:
     return time.perf_counter() - start
 
 
+def make_world_readable(root: Path) -> None:
+    """COLLECT keeps source modes; a 0600 file from a checkout would be unreadable for
+    other users of an all-users install. Everyone may read; executables stay executable."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        executable = path.is_dir() or mode & 0o100
+        path.chmod(mode | 0o444 | (0o111 if executable else 0))
+
+
 def exe(name: str) -> str:
     return str(BUNDLE / (name + ".exe" if sys.platform == "win32" else name))
 
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                   "python": platform.python_version(), "smoke_model": env.get("CXRVIEWER_SMOKE_MODEL")}
         log.info("building the %s bundle (torch %s)", info["variant"], info["torch"])
         report["build_s"] = None if args.skip_build else round(build(), 1)
+        make_world_readable(BUNDLE)
         report["smoke"] = smoke(env)
         report["training_refused"] = training_refused(env)
         report["bench"] = bench(env)
