@@ -56,14 +56,18 @@ def _import_subcommand(module_name: str):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    # parse_known_args first: a subcommand missing from this build (the bundle
+    # ships no training/) must be named as such, not as "unrecognized arguments".
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.error(f"'{args.command}' is not available in this build")
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    module = getattr(args, "_module", None)
-    if module is None:
-        parser.error(f"'{args.command}' is not available in this build")
+    module = args._module
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
