@@ -44,6 +44,7 @@ class AiReader(QObject):
         self.triage = window.list_panel
         self.worker = InferenceWorker(model_dir, parent=self)
         self.model_state = LOADING
+        self._closed = False
         self.model_info: ModelInfo | None = None
         self.model_version = ""
         self.current_image: LoadedImage | None = None
@@ -77,6 +78,7 @@ class AiReader(QObject):
         self.worker.start()
 
     def close(self) -> None:
+        self._closed = True
         self.worker.close()
 
     # ----- the image on screen ----------------------------------------------------------
@@ -97,12 +99,15 @@ class AiReader(QObject):
 
     def image_cleared(self, message: str) -> None:
         self.current_image = self.current_result = None
+        if self._closed:
+            return
         self.worker.cancel_interactive()
         if self.model_state == READY:
             self.pane.show_idle(message)
 
     def _submit_current(self) -> None:
-        if self.current_image is None or self.model_state == NO_MODEL:
+        # A load already queued to the UI can land after the window closed.
+        if self._closed or self.current_image is None or self.model_state == NO_MODEL:
             return
         known = self.results.get(self.current_image.path)
         if self.model_state == READY and known is not None:
@@ -116,7 +121,7 @@ class AiReader(QObject):
 
     def _request_cam(self) -> None:
         """Another class or method: a new map for the same image; the reading stays on screen."""
-        if self.current_image is None or self.model_state != READY:
+        if self._closed or self.current_image is None or self.model_state != READY:
             return
         self.pane.show_cam_pending()
         self._interactive_id = self.worker.submit(
