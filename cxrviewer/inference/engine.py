@@ -104,7 +104,7 @@ class InferenceEngine:
         model, config = self.predictor.model, self.predictor.config
         inputs = torch.from_numpy(batch).to(self.predictor.device)
         explained = compute_cam(model, inputs, config.cam_target_layer, method, _targets(targets))
-        predictions = self._predictions(explained.logits, explained.features)
+        predictions = self.predictor.predictions_from_outputs(explained.logits, explained.features)
         start = time.perf_counter()
         cams = [cam_result(explained, i, method, self._labels, p.geometry) for i, p in enumerate(prepared)]
         timings = dict(explained.timings)
@@ -115,14 +115,6 @@ class InferenceEngine:
         start = time.perf_counter()
         predictions = self.predictor.predict_arrays(batch)
         return predictions, {"forward_ms": (time.perf_counter() - start) * 1e3, "cam_ms": 0.0}
-
-    @torch.inference_mode()
-    def _predictions(self, logits: torch.Tensor, features: torch.Tensor) -> list[Prediction]:
-        """Calibrated probabilities and OOD from the CAM pass, exactly as Predictor.predict_arrays."""
-        probabilities = torch.softmax(logits.float() / self.predictor.config.temperature, dim=1).cpu().numpy()
-        scores = self.predictor.ood.score(features).cpu().numpy()
-        # TODO(training): use a public Predictor.predictions_from_outputs once it exists.
-        return [self.predictor._prediction(p, s) for p, s in zip(probabilities, scores)]
 
     def _result(self, request, prediction: Prediction, cam, timings) -> InferenceResult:
         return InferenceResult(

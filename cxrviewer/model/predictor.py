@@ -86,16 +86,21 @@ class Predictor:
         if batch.ndim != 4 or batch.shape[1:] != (1, size, size):
             raise ValueError(f"expected a batch of shape (N, 1, {size}, {size}), got {batch.shape}")
         inputs = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-        logits, features = self.model.forward_with_features(inputs)
+        return self.predictions_from_outputs(*self.model.forward_with_features(inputs))
+
+    @torch.inference_mode()
+    def predictions_from_outputs(self, logits: torch.Tensor, features: torch.Tensor) -> list[Prediction]:
+        """Calibrated Predictions from ``model.forward_with_features`` outputs.
+
+        Used by predict_arrays and by passes that ran the model themselves (the
+        Grad-CAM pass), so calibration and the OOD score are computed in one place.
+        """
         probabilities = torch.softmax(logits.float() / self.config.temperature, dim=1).cpu().numpy()
         scores = self.ood.score(features).cpu().numpy()
-        return [self._prediction(p, s) for p, s in zip(probabilities, scores)]
+        return [self.prediction_from(p, s) for p, s in zip(probabilities, scores)]
 
-    def prediction_from(self, probabilities: np.ndarray, ood_score: float) -> Prediction:
-        """A Prediction from calibrated probabilities (C,) and an OOD score, e.g. after a CAM pass."""
-        return self._prediction(probabilities, ood_score)
-
-    def _prediction(self, probabilities: np.ndarray, score: float) -> Prediction:
+    def prediction_from(self, probabilities: np.ndarray, score: float) -> Prediction:
+        """A Prediction from calibrated probabilities (C,) and an OOD score."""
         best = int(np.argmax(probabilities))
         return Prediction(
             probabilities={label: float(p) for label, p in zip(self.labels, probabilities)},
