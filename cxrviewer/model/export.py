@@ -58,12 +58,15 @@ def create_random_model_dir(
     labels: Sequence[str] = DEFAULT_LABELS,
     input_size: int = 224,
     seed: int = 0,
+    temperature: float = 1.0,
+    ood_threshold: float | None = None,
 ) -> Path:
     """A valid model directory in a second, without training (for tests elsewhere).
 
     The OOD statistics are fitted on smooth synthetic images so the score and
     flag behave like a real model's (finite, thresholded) even though the
-    classifier is untrained.
+    classifier is untrained. A small ``temperature`` makes its readings
+    confident; ``ood_threshold`` overrides the fitted threshold.
     """
     torch.manual_seed(seed)
     model = build_model(arch, len(labels)).eval()
@@ -75,8 +78,10 @@ def create_random_model_dir(
     fit_labels = np.arange(len(features_np)) % len(labels)
     ood = MahalanobisOOD.fit(features_np, fit_labels, len(labels), shrinkage=0.5)
     threshold = threshold_from_scores(ood.score(features).numpy(), keep_fraction=1.0) * 1.5
+    if ood_threshold is not None:
+        threshold = ood_threshold
     export_model_dir(
-        path, model, labels, PreprocessConfig(input_size=input_size), 1.0, ood, threshold,
+        path, model, labels, PreprocessConfig(input_size=input_size), temperature, ood, threshold,
         training={"note": "random weights, not trained"}, card=RANDOM_CARD,
     )
     return Path(path)

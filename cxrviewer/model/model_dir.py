@@ -3,19 +3,26 @@
 Writes are atomic per file (temp file + os.replace), weights first, so a killed
 export never leaves a model.json pointing at half-written weights. Reads check the
 format version and the sha256 of every listed file before any tensor is used.
+
+model.json lists the weights' sha256, so the weights cannot change unnoticed. The
+settings in model.json (temperature, OOD threshold, preprocessing, labels...)
+change what the viewer says just as much, so their digest is stored inside the
+weights file's header: editing model.json by hand (say, raising the OOD
+threshold until nothing is ever flagged) makes the directory refuse to load.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelConfig
@@ -35,6 +42,17 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+SETTINGS_DIGEST_KEY = "cxrviewer.settings_sha256"
+
+
+def settings_digest(config: ModelConfig) -> str:
+    """sha256 of every model.json field except the file hashes (which depend on it)."""
+    data = json.loads(config.to_json())
+    data.pop("files", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -69,7 +87,8 @@ def save_model_dir(
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={"format": "cxrviewer"})
+        metadata = {"format": "cxrviewer", SETTINGS_DIGEST_KEY: settings_digest(config)}
+        save_file(tensors, tmp, metadata=metadata)
         os.replace(tmp, weights)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -91,6 +110,7 @@ def read_model_dir(directory: str | Path) -> ModelDirContents:
     config = ModelConfig.from_json(config_path.read_text(encoding="utf-8"))
     _verify_files(directory, config)
     try:
+        _verify_settings(directory / WEIGHTS_FILE, config)
         tensors = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise ModelFormatError(f"{WEIGHTS_FILE} cannot be read: {exc}") from exc
@@ -118,6 +138,18 @@ def _verify_files(directory: Path, config: ModelConfig) -> None:
                 f"{name} does not match the sha256 in {CONFIG_FILE} (file corrupted or modified); "
                 "refusing to load it"
             )
+
+
+def _verify_settings(weights: Path, config: ModelConfig) -> None:
+    with safe_open(str(weights), framework="pt") as fh:
+        recorded = (fh.metadata() or {}).get(SETTINGS_DIGEST_KEY)
+    if recorded is None:
+        raise ModelFormatError(f"{WEIGHTS_FILE} records no digest of the {CONFIG_FILE} settings")
+    if recorded != settings_digest(config):
+        raise ModelIntegrityError(
+            f"the settings in {CONFIG_FILE} (temperature, OOD threshold, preprocessing, labels...) "
+            f"were changed after export; refusing to load it"
+        )
 
 
 def rewrite_card(directory: str | Path, card: str) -> ModelConfig:

@@ -130,21 +130,13 @@ def random_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def confident_model_dir(tmp_path_factory, random_model_dir) -> Path:
-    """The random model with a sharp temperature and no OOD threshold, so it gives worded readings.
-
-    model.json's temperature and threshold are settings, not weights; the weights' hashes
-    still match, so the worker loads it like any model.
-    """
-    import json
+def confident_model_dir(tmp_path_factory) -> Path:
+    """The random model exported with a sharp temperature and no OOD threshold, so it gives
+    worded readings (editing model.json afterwards would be refused as tampering)."""
+    from cxrviewer.model.export import create_random_model_dir
 
     target = tmp_path_factory.mktemp("models") / "confident"
-    shutil.copytree(random_model_dir, target)
-    config = json.loads((target / "model.json").read_text())
-    config["temperature"] = 0.002
-    config["ood"]["threshold"] = 1e30
-    (target / "model.json").write_text(json.dumps(config))
-    return target
+    return create_random_model_dir(target, seed=0, temperature=0.002, ood_threshold=1e30)
 
 
 def make_ai_window(qtbot, settings, model_dir: Path):

@@ -78,6 +78,38 @@ def test_edited_card_is_refused(copy):
         Predictor.from_dir(copy, device="cpu")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(("ood", "threshold"), 1e30), (("temperature",), 0.01), (("labels",), ["c", "b", "a"]),
+     (("preprocessing", "intensity"), "none")],
+)
+def test_edited_settings_in_model_json_are_refused(copy, field, value):
+    # The weights' sha256 still matches: only the settings digest in the weights header can tell.
+    config = json.loads((copy / CONFIG_FILE).read_text())
+    *parents, leaf = field
+    target = config
+    for key in parents:
+        target = target[key]
+    target[leaf] = value
+    (copy / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelIntegrityError, match="changed after export"):
+        Predictor.from_dir(copy, device="cpu")
+
+
+def test_reformatted_model_json_still_loads(copy):
+    # Whitespace and key order are not settings: a pretty-printer must not break a model.
+    config = json.loads((copy / CONFIG_FILE).read_text())
+    (copy / CONFIG_FILE).write_text(json.dumps(config, indent=7))
+    Predictor.from_dir(copy, device="cpu")
+
+
+def test_the_bundled_model_carries_its_settings_digest():
+    from cxrviewer.model.model_dir import read_model_dir
+    from cxrviewer.resources import bundled_model_dir
+
+    read_model_dir(bundled_model_dir())  # raises if any file or setting was edited
+
+
 def test_wrong_format_version_is_refused(copy):
     config = json.loads((copy / CONFIG_FILE).read_text())
     config["format_version"] = 99
@@ -122,9 +154,14 @@ def test_ood_descriptor_layer_travels_in_model_json(model_dir):
 
 
 def test_unknown_ood_layer_is_a_format_error(copy):
-    config = json.loads((copy / CONFIG_FILE).read_text())
-    config["ood"]["layer"] = "stages.99"
-    (copy / CONFIG_FILE).write_text(json.dumps(config))
+    import dataclasses
+
+    from cxrviewer.model.model_dir import read_model_dir, save_model_dir
+
+    # Exported that way (a hand edit of model.json would be refused as tampering first).
+    contents = read_model_dir(copy)
+    config = dataclasses.replace(contents.config, ood=dataclasses.replace(contents.config.ood, layer="stages.99"))
+    save_model_dir(copy, contents.state_dict, config, contents.extra_tensors, (copy / CARD_FILE).read_text())
     with pytest.raises(ModelFormatError, match="stages.99"):
         Predictor.from_dir(copy, device="cpu")
 
