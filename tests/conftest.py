@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -43,6 +44,37 @@ def dicom_files(dicom_dir: Path) -> list[Path]:
     files = sorted(dicom_dir.glob("*.dcm"))
     assert len(files) >= 7
     return files
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_qthreads(monkeypatch):
+    """Fail a test that leaves a QThread running (threading.enumerate() cannot see them).
+
+    Active once Qt is imported; QThread.start is wrapped to record every thread.
+    """
+    if "PySide6.QtCore" not in sys.modules:
+        yield
+        return
+    from PySide6.QtCore import QThread
+
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def recording_start(self, *args):
+        started.append(self)
+        return original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    running = [t.objectName() or repr(t) for t in started if _qthread_running(t)]
+    assert not running, f"test left QThreads running: {running}"
+
+
+def _qthread_running(thread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ object is gone, so the thread is too
+        return False
 
 
 def _live_threads() -> set[threading.Thread]:

@@ -1,4 +1,4 @@
-"""GUI fixtures: an isolated settings file, a shown MainWindow, and a QThread leak guard."""
+"""GUI fixtures: an isolated settings file and a shown MainWindow (the QThread leak guard is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QThread
+from PySide6.QtCore import QSettings
 
 from cxrviewer.resources import demo_images
 
@@ -25,29 +25,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.qt_log_ignore(_OFFSCREEN_NOISE))
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_qthreads(monkeypatch):
-    """Fail a test that leaves a QThread running (the root conftest only sees Python threads)."""
-    started: list[QThread] = []
-    original_start = QThread.start
-
-    def recording_start(self, *args):
-        started.append(self)
-        return original_start(self, *args)
-
-    monkeypatch.setattr(QThread, "start", recording_start)
-    yield
-    running = [t.objectName() or repr(t) for t in started if _still_running(t)]
-    assert not running, f"test left QThreads running: {running}"
-
-
-def _still_running(thread: QThread) -> bool:
-    try:
-        return thread.isRunning()
-    except RuntimeError:  # the C++ object is gone, so the thread is too
-        return False
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""Inference fixtures: small random model directories, real chest images, a QThread leak guard."""
+"""Inference fixtures: small random model directories, real chest images (the QThread leak guard is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThread
 
 from cxrviewer.io import LoadedImage, load_image
 from cxrviewer.model.export import create_random_model_dir
@@ -51,26 +50,3 @@ def corrupt_file(tmp_path: Path, samples_dir: Path) -> Path:
     path = tmp_path / "truncated.png"
     path.write_bytes(data[: len(data) // 2])
     return path
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_qthreads(monkeypatch):
-    """Fail a test that leaves a QThread running (the root conftest only sees Python threads)."""
-    started: list[QThread] = []
-    original_start = QThread.start
-
-    def recording_start(self, *args):
-        started.append(self)
-        return original_start(self, *args)
-
-    monkeypatch.setattr(QThread, "start", recording_start)
-    yield
-    running = [t.objectName() or repr(t) for t in started if _still_running(t)]
-    assert not running, f"test left QThreads running: {running}"
-
-
-def _still_running(thread: QThread) -> bool:
-    try:
-        return thread.isRunning()
-    except RuntimeError:  # the C++ object is gone, so the thread is too
-        return False
