@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -69,14 +70,18 @@ def load_dataset(data: str | Path, labels: Sequence[str] | None = None, check_im
 def read_csv_manifest(csv_path: Path) -> tuple[list[Sample], str]:
     raw = csv_path.read_bytes()
     text = raw.decode("utf-8-sig")
-    reader = csv.DictReader(text.splitlines())
-    columns = reader.fieldnames or []
+    # newline="" lets the csv module keep line breaks inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # Spreadsheets often write "path, label": header names are matched stripped.
+    reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+    columns = reader.fieldnames
     missing = [c for c in ("path", "label") if c not in columns]
     if missing:
         raise DataError(f"{csv_path.name}: missing column(s) {missing}; found {columns}")
     root = csv_path.parent
     samples = []
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num  # the physical line where this row ends, for error messages
         extras = {k: (v or "") for k, v in row.items() if k not in ("path", "label", "split", "group") and k}
         samples.append(
             Sample(
@@ -93,17 +98,23 @@ def read_csv_manifest(csv_path: Path) -> tuple[list[Sample], str]:
 
 def read_image_folder(root: Path) -> tuple[list[Sample], str]:
     """root/<class>/* or root/<split>/<class>/* (split in train/val/test)."""
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir())
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p.name))
     split_layout = subdirs and all(p.name.lower() in SPLITS for p in subdirs)
     samples: list[Sample] = []
     for split_dir in subdirs if split_layout else [root]:
         split = split_dir.name.lower() if split_layout else ""
-        for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+        for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir() and not _hidden(p.name)):
             for path in sorted(class_dir.rglob("*")):
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                # Skip .DS_Store, macOS "._x.jpg" resource forks and hidden folders.
+                hidden = any(_hidden(part) for part in path.relative_to(class_dir).parts)
+                if not hidden and path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
                     samples.append(Sample(path, class_dir.name, split, row=len(samples) + 1))
     listing = "\n".join(f"{s.path.relative_to(root)}\t{s.label}\t{s.split}" for s in samples)
     return samples, hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
 
 
 def check_rows(samples: Sequence[Sample], labels: Sequence[str], check_images: bool) -> None:

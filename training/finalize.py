@@ -67,8 +67,9 @@ def evaluate_exported(session, model_dir: Path) -> dict[str, Any]:
     for split in splits:
         results[split] = _split_metrics(session, predictor, split)
         summary = results[split]["overall"]
-        log.info("%s: macro-F1 %.4f, macro AUC %.4f, ECE %.4f, flagged OOD %.2f%%", split, summary["macro_f1"],
-                 summary["macro_auc"] or 0, summary["ece"] or 0, 100 * results[split]["ood_fraction"])
+        # Metrics are None where undefined (an empty split, a missing class): log them as n/a.
+        log.info("%s: macro-F1 %s, macro AUC %s, ECE %s, flagged OOD %.2f%%", split, _fmt(summary["macro_f1"]),
+                 _fmt(summary["macro_auc"]), _fmt(summary["ece"]), 100 * results[split]["ood_fraction"])
     if session.args.ood_probe:
         results["ood_probe"] = probe_ood(predictor, session.args.ood_probe)
     return results
@@ -151,3 +152,7 @@ def git_commit() -> str:
     if out.returncode != 0:
         return "unknown"
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
