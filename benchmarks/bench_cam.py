@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +26,9 @@ from cxrviewer.model.cam import compute_cam
 from cxrviewer.model.preprocess import PreprocessConfig, preprocess
 from cxrviewer.model.weights import load_imagenet
 from cxrviewer.resources import demo_images
+from timing import interleaved_median_ms  # benchmarks/ is on sys.path when run as a script
 
 REFERENCE = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "hirescam": HiResCAM}
-
-
-def interleaved_median_ms(runs: dict, repeats: int) -> dict[str, float]:
-    """Alternate the contenders every repeat, so load from other jobs hits both alike."""
-    for run in runs.values():
-        run()  # warm-up: allocator, kernels, lazy init
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:

@@ -21,9 +21,7 @@ import argparse
 import copy
 import json
 import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,20 +32,9 @@ from cxrviewer.inference.requests import InferenceRequest
 from cxrviewer.io import load_image
 from cxrviewer.model.export import create_random_model_dir
 from cxrviewer.resources import demo_images
+from timing import interleaved_median_ms  # benchmarks/ is on sys.path when run as a script
 
 CXR3 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cxr3"
-
-
-def interleaved_median_ms(runs: dict, repeats: int) -> dict[str, float]:
-    for run in runs.values():
-        run()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: round(statistics.median(values), 2) for name, values in times.items()}
 
 
 def bare_forward_backward(model: torch.nn.Module, x: torch.Tensor) -> None:
