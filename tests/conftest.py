@@ -77,6 +77,17 @@ def _qthread_running(thread) -> bool:
         return False
 
 
+@pytest.fixture(scope="session")
+def random_model_dir(tmp_path_factory) -> Path:
+    """A small untrained model directory (seconds to build) shared by the whole session.
+
+    Its classes come out at about 1/3 each and its OOD detector flags real chest X-rays.
+    """
+    from cxrviewer.model.export import create_random_model_dir
+
+    return create_random_model_dir(tmp_path_factory.mktemp("models") / "random", seed=0)
+
+
 def _live_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
 

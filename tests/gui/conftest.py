@@ -99,14 +99,6 @@ DENTAL = "dental_cr_mono1_jpeg_lossless_modality_lut.dcm"
 
 
 @pytest.fixture(scope="session")
-def random_model_dir(tmp_path_factory) -> Path:
-    """A small untrained model: its OOD detector flags real chest X-rays, its classes are ~1/3 each."""
-    from cxrviewer.model.export import create_random_model_dir
-
-    return create_random_model_dir(tmp_path_factory.mktemp("models") / "random", seed=0)
-
-
-@pytest.fixture(scope="session")
 def confident_model_dir(tmp_path_factory) -> Path:
     """The random model exported with a sharp temperature and no OOD threshold, so it gives
     worded readings (editing model.json afterwards would be refused as tampering)."""

@@ -14,11 +14,6 @@ CHEST_DCM = "chest_dx_nih.dcm"
 
 
 @pytest.fixture(scope="session")
-def random_model_dir(tmp_path_factory) -> Path:
-    return create_random_model_dir(tmp_path_factory.mktemp("models") / "random", seed=0)
-
-
-@pytest.fixture(scope="session")
 def two_label_model_dir(tmp_path_factory) -> Path:
     return create_random_model_dir(tmp_path_factory.mktemp("models") / "two", labels=("clear", "opacity"), seed=1)
 
