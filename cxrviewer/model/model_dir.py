@@ -17,7 +17,8 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,28 @@ def settings_digest(config: ModelConfig) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _create_temp_beside(path: Path) -> tuple[int, str]:
+    """Create an empty temp file next to ``path``; returns (fd, name).
+
+    Created with mode 0666 less the umask, like any ordinary new file:
+    tempfile.mkstemp would make it 0600, and os.replace keeps that mode, so a
+    model directory (or report, overlay) would be unreadable to other users.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file + fsync + os.replace (umask-respecting mode)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -84,11 +104,13 @@ def save_model_dir(
         raise ValueError(f"extra tensor names clash with model weights: {sorted(clash)}")
     tensors = {k: v.detach().cpu().contiguous() for k, v in {**state_dict, **extra_tensors}.items()}
     weights = directory / WEIGHTS_FILE
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
+    fd, tmp = _create_temp_beside(weights)
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
     os.close(fd)
     try:
         metadata = {"format": "cxrviewer", SETTINGS_DIGEST_KEY: settings_digest(config)}
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, mode)  # save_file recreates the file as 0600
         os.replace(tmp, weights)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

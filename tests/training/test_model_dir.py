@@ -172,3 +172,18 @@ def test_card_rerender_needs_a_training_record(copy, capsys):
     assert card_main([str(copy)]) == 2  # a random model has no run to describe
     assert "no training record" in capsys.readouterr().err
     assert card_main([str(copy / "missing")]) == 2
+
+
+def test_model_dir_files_get_ordinary_permissions(tmp_path):
+    # mkstemp-style 0600 files would make an exported model unreadable to other users.
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        directory = create_random_model_dir(tmp_path / "model", input_size=96, labels=("a", "b"))
+    finally:
+        os.umask(old)
+    for name in (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o644, name
+    assert sorted(p.name for p in directory.iterdir()) == sorted((WEIGHTS_FILE, CONFIG_FILE, CARD_FILE))
