@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from cxrviewer.model.model_dir import atomic_write_bytes
 from training import metrics
 
 log = logging.getLogger(__name__)
@@ -33,15 +32,7 @@ CLASS_KEYS = ("support", "sensitivity", "specificity", "ppv", "npv", "f1", "auc"
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and os.replace."""
-    path = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), data)
 
 
 def matplotlib_available() -> bool:

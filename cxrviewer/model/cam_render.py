@@ -6,8 +6,6 @@ regions the model ignored stay plain grey and only its focus is coloured.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -15,6 +13,7 @@ import numpy as np
 
 from cxrviewer.imaging.windowing import apply_window
 from cxrviewer.io.image import LoadedImage
+from cxrviewer.model.model_dir import atomic_write_bytes
 
 MAX_BLEND = 0.6  # the hottest pixels keep 40 % of the image underneath
 
@@ -36,13 +35,4 @@ def write_png_atomic(path: Path, bgr: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", bgr)
     if not ok:
         raise OSError(f"could not encode {path.name} as PNG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; an overlay is meant to be opened by others
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, encoded.tobytes())  # ordinary permissions: overlays are meant to be shared

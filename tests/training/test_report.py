@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_write_atomic_keeps_the_old_file_when_the_replace_fails(tmp_path: Path, 
     def failing_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         report.write_atomic(target, b"new")
     assert target.read_text() == "old"
