@@ -116,19 +116,25 @@ def _timm_resnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     return build
 
 
+def _split_after(modules: list[nn.Module], ends: list[bool]) -> list[nn.Module]:
+    """Group ``modules`` into nn.Sequential stages, closing a stage after each module marked in ``ends``."""
+    stages: list[nn.Module] = []
+    current: list[nn.Module] = []
+    for module, end in zip(modules, ends, strict=True):
+        current.append(module)
+        if end:
+            stages.append(nn.Sequential(*current))
+            current = []
+    if current:
+        stages.append(nn.Sequential(*current))
+    return stages
+
+
 def _timm_densenet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
         net = timm.create_model(timm_name, pretrained=False, num_classes=0)
-        stages: list[nn.Module] = []
-        current: list[nn.Module] = []
-        for name, module in net.features.named_children():
-            current.append(module)
-            if name.startswith("transition") or name == "pool0" or name == "norm5":
-                stages.append(nn.Sequential(*current))
-                current = []
-        if current:
-            stages.append(nn.Sequential(*current))
-        return stages, net.num_features
+        ends = [name.startswith("transition") or name in ("pool0", "norm5") for name, _ in net.features.named_children()]
+        return _split_after(list(net.features.children()), ends), net.num_features
 
     return build
 
@@ -136,13 +142,8 @@ def _timm_densenet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
 def _timm_vgg(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
         net = timm.create_model(timm_name, pretrained=False, num_classes=0)
-        stages: list[nn.Module] = []
-        current: list[nn.Module] = []
-        for module in net.features.children():
-            current.append(module)
-            if isinstance(module, nn.MaxPool2d):
-                stages.append(nn.Sequential(*current))
-                current = []
+        modules = list(net.features.children())
+        stages = _split_after(modules, [isinstance(m, nn.MaxPool2d) for m in modules])
         stages.append(net.pre_logits)
         return stages, net.head_hidden_size  # pre_logits widens 512 -> 4096
 
