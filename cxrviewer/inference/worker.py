@@ -285,20 +285,22 @@ class InferenceWorker(QObject):
 
     # ---- results (UI thread) ----
 
+    def _arrived(self, request_id: int, batch_id: int | None) -> bool:
+        """Count a batch item as delivered; True if the answer is still wanted."""
+        if batch_id is not None:
+            self._queue.delivered()
+        return self._is_fresh(request_id, batch_id)
+
     @Slot(object)
     def _on_result(self, result: InferenceResult) -> None:
-        if result.batch_id is not None:
-            self._queue.delivered()
-        if self._is_fresh(result.request_id, result.batch_id):
+        if self._arrived(result.request_id, result.batch_id):
             self.result.emit(result)
         else:
             log.debug("dropped stale result %d", result.request_id)
 
     @Slot(object)
     def _on_error(self, error: InferenceError) -> None:
-        if error.batch_id is not None:
-            self._queue.delivered()
-        if self._is_fresh(error.request_id, error.batch_id):
+        if self._arrived(error.request_id, error.batch_id):
             self.error.emit(error)
 
     @Slot(object)
