@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxrviewer.model.model_dir import atomic_write_bytes
+from cxrviewer.atomic_files import atomic_write_bytes
 from training import metrics
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import numpy as np
 
 from cxrviewer.imaging.windowing import apply_window
 from cxrviewer.io.image import LoadedImage
-from cxrviewer.model.model_dir import atomic_write_bytes
+from cxrviewer.atomic_files import atomic_write_bytes
 
 MAX_BLEND = 0.6  # the hottest pixels keep 40 % of the image underneath
 

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,8 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+
+from cxrviewer.atomic_files import atomic_write_bytes, create_temp_beside
 
 from .config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelConfig
 from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
@@ -56,39 +57,6 @@ def settings_digest(config: ModelConfig) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _create_temp_beside(path: Path) -> tuple[int, str]:
-    """Create an empty temp file next to ``path``; returns (fd, name).
-
-    Created with mode 0666 less the umask, like any ordinary new file:
-    tempfile.mkstemp would make it 0600, and os.replace keeps that mode, so a
-    model directory (or report, overlay) would be unreadable to other users.
-    """
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-            return os.open(tmp, flags, 0o666), str(tmp)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {path}")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file + fsync + os.replace (umask-respecting mode)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model_dir(
     directory: str | Path,
     state_dict: dict[str, torch.Tensor],
@@ -104,7 +72,7 @@ def save_model_dir(
         raise ValueError(f"extra tensor names clash with model weights: {sorted(clash)}")
     tensors = {k: v.detach().cpu().contiguous() for k, v in {**state_dict, **extra_tensors}.items()}
     weights = directory / WEIGHTS_FILE
-    fd, tmp = _create_temp_beside(weights)
+    fd, tmp = create_temp_beside(weights)
     mode = stat.S_IMODE(os.fstat(fd).st_mode)
     os.close(fd)
     try:

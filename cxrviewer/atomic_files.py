@@ -1,0 +1,45 @@
+"""Atomic file writes shared by model export, reports and the viewer's exports.
+
+No Qt and no torch, so every layer may use it. A reader (or a crash) never sees
+a half-written file: data goes to a temp file beside the target, is fsynced,
+then renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def create_temp_beside(path: Path) -> tuple[int, str]:
+    """Create an empty temp file next to ``path``; returns (fd, name).
+
+    Created with mode 0666 less the umask, like any ordinary new file:
+    tempfile.mkstemp would make it 0600, and os.replace keeps that mode, so a
+    model directory, report or export would be unreadable to other users.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(tmp, flags, 0o666), str(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file + fsync + os.replace (umask-respecting mode)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = create_temp_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
