@@ -45,8 +45,3 @@ def details(info, version: str) -> str:
             f"Classes: {classes}\nRuns on: {info.device_name}\n"
             f"Uncertain below {100 * info.uncertain_below:.0f} %; OOD threshold {info.ood_threshold:.1f}\n"
             f"Loaded in {info.load_ms:.0f} ms")
-
-
-def device_text(info) -> str:
-    """CPU / CUDA device name / MPS, as the engine names it."""
-    return info.device_name

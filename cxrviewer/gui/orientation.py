@@ -48,11 +48,6 @@ class Orientation:
     def is_identity(self) -> bool:
         return np.array_equal(np.array(self.matrix), _IDENTITY)
 
-    @property
-    def swaps_axes(self) -> bool:
-        """True after an odd number of quarter turns (width and height trade places)."""
-        return self.matrix[0][0] == 0
-
     def describe(self) -> str:
         """Short text for the overlay, e.g. 'rot 90' or 'rot 180, flip H'."""
         m = np.array(self.matrix)

@@ -52,7 +52,3 @@ MOUSE_BINDINGS: tuple[tuple[str, str], ...] = (
     ("Double-click", "Fit image to window"),
     ("Drop files or folders", "Open them"),
 )
-
-
-def by_action() -> dict[str, Shortcut]:
-    return {s.action: s for s in SHORTCUTS}
