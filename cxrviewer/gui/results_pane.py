@@ -79,19 +79,17 @@ class ResultsPane(QWidget):
 
     # ----- construction -----------------------------------------------------------
     def _build_model_box(self) -> QWidget:
-        box = QWidget()
-        row = QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
+        wrapper = QWidget()
+        column = QVBoxLayout(wrapper)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()  # a nested layout: no extra widget needed for the name + button row
         self.model_label = _label("modelName")
         self.card_button = QPushButton("Model card…")
         self.card_button.setToolTip("What the model was trained on, how well it did, and its limits")
         self.card_button.clicked.connect(self.modelCardRequested)
         row.addWidget(self.model_label, 1)
         row.addWidget(self.card_button, 0, Qt.AlignmentFlag.AlignTop)
-        wrapper = QWidget()
-        column = QVBoxLayout(wrapper)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(box)
+        column.addLayout(row)
         self.model_notice = _label("modelNotice")  # a refused model: why, and what is still in use
         self.model_notice.hide()
         column.addWidget(self.model_notice)
