@@ -11,13 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cxrviewer import __version__
+from cxrviewer.atomic_files import atomic_write_bytes
 
 from .dialogs import NOT_FOR_DIAGNOSIS
 
@@ -76,17 +75,8 @@ def json_text(rows: list[dict], model: Mapping[str, str]) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Temporary file beside ``path``, then rename: a reader never sees half a report."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """UTF-8 text written atomically: a reader never sees half a report."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_report(base: Path, rows: list[dict], names: Sequence[str], model: Mapping[str, str]) -> tuple[Path, Path]:

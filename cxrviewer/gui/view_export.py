@@ -8,14 +8,13 @@ corner text (patient name, ID, dates) is burned in only when the reader asks.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.imaging.windowing import apply_window
 from cxrviewer.io import LoadedImage, Window
 
@@ -71,14 +70,8 @@ def burn_in_corners(image: QImage, corners: dict[str, list[str]]) -> None:
 
 
 def save_png_atomic(image: QImage, path: Path) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        if not image.save(tmp, "PNG"):
-            raise OSError(f"could not write {path.name} as PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"could not encode {Path(path).name} as PNG")
+    atomic_write_bytes(path, bytes(buffer.data()))
