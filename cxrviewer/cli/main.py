@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("cxrviewer.cli.info", "describe image files (DICOM, PNG, JPEG) or folders"),
     "train": ("training.train", "train or fine-tune a model on an ImageFolder or CSV data set"),
     "evaluate": ("training.evaluate", "evaluate a model directory on a data set"),
+    "adapt": ("training.adapt.cli", "adapt a model to this site with a few hundred labelled local images"),
     "predict": ("cxrviewer.cli.predict", "run the model on images"),
 }
 

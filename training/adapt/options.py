@@ -1,0 +1,80 @@
+"""The settings of one adaptation run as a typed, frozen dataclass (a mistyped field fails at once)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+METHODS = ("recalibrate", "linear", "finetune")
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    data: Path
+    out: Path
+    model: Path
+    device: str = "auto"
+    label_map: tuple[tuple[str, str], ...] = ()  # site label -> model label
+    methods: tuple[str, ...] = METHODS
+    folds: int = 3  # grouped cross-validation folds used to choose the method and report before/after
+    views: int = 4  # cached views per image: the plain one and views - 1 augmented ones
+    epochs: int = 30  # fine-tuning epochs over the site images (each epoch draws one view per image)
+    batch_size: int = 32
+    lr: float = 1e-3
+    l2sp: float = 0.01  # pull toward the base model's weights (L2-SP, Li et al. 2018)
+    source_data: Path | None = None  # the base model's training data, mixed in against forgetting
+    source_per_class: int = 60
+    bootstrap: int = 1000
+    seed: int = 0
+    resume: bool = False
+    keep_work: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ValueError(f"--methods: unknown {unknown or 'empty list'}; choose from {', '.join(METHODS)}")
+        if self.folds < 2:
+            raise ValueError("--folds must be at least 2")
+        if self.views < 1 or self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("--views, --epochs and --batch-size must be at least 1")
+        if self.lr <= 0 or self.l2sp < 0:
+            raise ValueError("--lr must be positive and --l2sp not negative")
+
+    def record(self) -> dict:
+        """JSON-safe, for the model card and the run state."""
+        out = {}
+        for key, value in asdict(self).items():
+            out[key] = str(value) if isinstance(value, Path) else value
+        out["label_map"] = {a: b for a, b in self.label_map}
+        out["methods"] = list(self.methods)
+        return out
+
+    def fingerprint(self) -> dict:
+        """The settings that change results (a resumed run must match them)."""
+        skip = {"out", "device", "resume", "keep_work"}
+        return {k: v for k, v in self.record().items() if k not in skip}
+
+
+def parse_label_map(text: str | None) -> tuple[tuple[str, str], ...]:
+    """'PNEUMONIA=pneumonia,NORMAL=normal' -> (("PNEUMONIA", "pneumonia"), ("NORMAL", "normal"))."""
+    if not text:
+        return ()
+    pairs = []
+    for item in text.split(","):
+        site, sep, model = item.partition("=")
+        if not sep or not site.strip() or not model.strip():
+            raise ValueError(f"--label-map: {item!r} is not SITE_LABEL=MODEL_LABEL")
+        pairs.append((site.strip(), model.strip()))
+    return tuple(pairs)
+
+
+def options_from_args(args: argparse.Namespace, default_model: Path) -> AdaptOptions:
+    """The one place argparse values become AdaptOptions."""
+    names = {f.name for f in fields(AdaptOptions)}
+    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    values["label_map"] = parse_label_map(getattr(args, "label_map", None))
+    if isinstance(values.get("methods"), str):
+        values["methods"] = tuple(m.strip() for m in values["methods"].split(",") if m.strip())
+    values["model"] = values.get("model") or default_model
+    return AdaptOptions(**values)

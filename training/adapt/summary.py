@@ -1,0 +1,121 @@
+"""Before/after numbers on the held-out site images, with bootstrap intervals, and the card section.
+
+Results use `cxr evaluate`'s schema (training.evaluate.build_results), so a site
+engineer reads the same keys in both. Intervals come from a cluster bootstrap over
+patient groups (images of one patient are resampled together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import metrics
+from ..evaluate import Item, PredictionRun, build_results
+
+HEADLINE = ("macro_f1", "macro_auc", "ece", "accuracy")
+SMALL_SITE = 100  # below this many held-out images, or 20 of a class, the card warns
+SMALL_CLASS = 20
+WIDE_INTERVAL = 0.15  # a macro-F1 interval wider than this is called untrustworthy
+
+
+def evaluation(samples, probabilities: np.ndarray, ood_flags: np.ndarray, labels: Sequence[str],
+               columns: Sequence[str], meta: dict) -> dict:
+    """`cxr evaluate`'s JSON for out-of-fold predictions."""
+    items = [Item(s.path, s.path.name, s.label, {c: s.extras.get(c, "") for c in columns}) for s in samples]
+    run = PredictionRun(items, probabilities.tolist(), [bool(f) for f in ood_flags])
+    results, _, _ = build_results(run, labels, {name: name for name in labels}, columns, meta)
+    return results
+
+
+def bootstrap_intervals(labels: np.ndarray, probabilities: np.ndarray, groups: Sequence[str], names: Sequence[str],
+                        repeats: int = 1000, seed: int = 0) -> dict[str, list[float] | None]:
+    """95 % percentile intervals of the headline metrics, resampling whole groups."""
+    keys = np.unique(np.asarray(groups), return_inverse=True)[1]
+    members = [np.flatnonzero(keys == g) for g in range(keys.max() + 1)]
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {k: [] for k in HEADLINE}
+    for _ in range(repeats):
+        chosen = rng.integers(len(members), size=len(members))
+        index = np.concatenate([members[g] for g in chosen])
+        summary = metrics.classification_metrics(labels[index], probabilities[index], names)
+        for key in HEADLINE:
+            if summary[key] is not None:
+                draws[key].append(summary[key])
+    return {k: ([float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) >= repeats // 2 else None)
+            for k, v in draws.items()}
+
+
+def warnings_for(results: dict, intervals: dict, present_names: Sequence[str], absent_names: Sequence[str],
+                 has_source: bool) -> list[str]:
+    out = []
+    if results["n"] < SMALL_SITE:
+        out.append(f"Only {results['n']} site images were held out: the numbers below are rough.")
+    small = [c for c in present_names if (results["per_class"].get(c, {}).get("support") or 0) < SMALL_CLASS]
+    if small:
+        out.append(f"Fewer than {SMALL_CLASS} site images of {', '.join(small)}: their figures are not reliable.")
+    f1 = intervals.get("macro_f1")
+    if f1 and f1[1] - f1[0] > WIDE_INTERVAL:
+        out.append(f"The macro-F1 interval is {f1[1] - f1[0]:.2f} wide: label more site images before trusting it.")
+    if absent_names:
+        kept = "kept by mixing in the base model's data" if has_source else "left exactly as the base model had it"
+        out.append(f"The site has no images of {', '.join(absent_names)}: that class was not measured here ({kept}).")
+    return out
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _with_interval(value, interval) -> str:
+    return _fmt(value) + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+
+
+def card_section(record: dict) -> str:
+    """Markdown for MODEL_CARD.md from the adaptation record (numbers never typed by hand)."""
+    before, after = record["before"], record["after"]
+    lines = [
+        "## Site adaptation",
+        "",
+        f"Adapted from **{record['base']['name']}** (weights sha256 `{record['base']['weights_sha256'][:16]}`) "
+        f"on {record['site']['images']} labelled site images ({_counts(record['site']['counts'])}; "
+        f"manifest sha256 `{record['site']['manifest_sha256'][:16]}`). Method chosen by {record['folds']}-fold "
+        f"grouped cross-validation: **{record['method']}**. Command: `{record['command']}`",
+        "",
+    ]
+    for warning in record["warnings"]:
+        lines += [f"> **Warning.** {warning}", ""]
+    lines += ["### Before and after, on held-out site images (out of fold; 95 % bootstrap intervals over patient groups)",
+              "", "| metric | base model | adapted |", "|---|---|---|"]
+    for key in HEADLINE:
+        lines.append(f"| {key} | {_with_interval(before[key], record['intervals']['before'][key])} | "
+                     f"{_with_interval(after[key], record['intervals']['after'][key])} |")
+    lines.append(f"| flagged out-of-distribution | {_fmt(before['ood_fraction'])} | {_fmt(after['ood_fraction'])} |")
+    lines += ["", "### Per class", "", "| class | n | recall before | recall after | F1 before | F1 after |",
+              "|---|---|---|---|---|---|"]
+    for name, row in after["per_class"].items():
+        old = before["per_class"][name]
+        lines.append(f"| {name} | {row['support']} | {_fmt(old['recall'])} | {_fmt(row['recall'])} | "
+                     f"{_fmt(old['f1'])} | {_fmt(row['f1'])} |")
+    lines += _breakdown_lines(before, after)
+    lines += ["", "### Candidates (out-of-fold)", "", "| method | macro-F1 | macro AUC | ECE | fit time (s, all folds) |",
+              "|---|---|---|---|---|"]
+    for row in record["candidates"]:
+        lines.append(f"| {row['method']} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | {_fmt(row['ece'])} | "
+                     f"{row['seconds']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def _breakdown_lines(before: dict, after: dict) -> list[str]:
+    lines = []
+    for column, values in after["breakdown"].items():
+        lines += ["", f"### By {column}", "", "| value | n | macro-F1 before | macro-F1 after |", "|---|---|---|---|"]
+        for value, row in values.items():
+            old = before["breakdown"][column][value]
+            lines.append(f"| {value} | {row['n']} | {_fmt(old['macro_f1'])} | {_fmt(row['macro_f1'])} |")
+    return lines
