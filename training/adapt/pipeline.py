@@ -53,9 +53,10 @@ class AdaptResult:
 
 def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[..., None] | None = None) -> AdaptResult:
     progress = progress or (lambda *a, **k: None)
-    work = _prepare_out(options)
+    _check_out(options)
     base = _load_base(options.model)
     site = load_site_data(options.data, base.labels, options.label_map, options.folds)
+    work = _prepare_work(options)  # only now: bad data or labels leave no trace in OUT
     log.info("site data: %s; %d set aside (split=test)", site.counts, site.set_aside)
     device = resolve_device(options.device)
     site_features, source_features = _features(base, site, options, work, device, progress)
@@ -79,25 +80,35 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
 
 # ---------------------------------------------------------------- set-up
 
-def _prepare_out(options: AdaptOptions) -> Path:
-    out, work = options.out, options.out / WORK_DIR
+def _check_out(options: AdaptOptions) -> None:
+    out = options.out
     if (out / CONFIG_FILE).exists():
         raise AdaptError(f"{out} already holds a model directory; choose another --out")
     if out.exists() and not out.is_dir():
         raise AdaptError(f"--out {out} exists and is not a folder")
-    state = work / "options.json"
-    wanted = json.dumps(options.fingerprint(), sort_keys=True)
+    state = out / WORK_DIR / "options.json"
     if state.is_file():
         if not options.resume:
             raise AdaptError(f"{out} holds an unfinished adaptation; add --resume to continue it or choose another --out")
-        if state.read_text() != wanted:
-            raise AdaptError(f"--resume: the run in {out} used other settings; start it again in another --out")
+        saved, wanted = json.loads(state.read_text()), options.fingerprint()
+        changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+        if changed:
+            raise AdaptError(f"--resume: the run in {out} used other settings ({', '.join(changed)}); "
+                             "give the same options or start again in another --out")
     elif out.exists() and any(p.name != WORK_DIR for p in out.iterdir()):
         raise AdaptError(f"--out {out} is not empty; choose a new or empty folder")
+
+
+def _fingerprint(options: AdaptOptions) -> str:
+    return json.dumps(options.fingerprint(), sort_keys=True)
+
+
+def _prepare_work(options: AdaptOptions) -> Path:
+    work = options.out / WORK_DIR
     try:
-        atomic_write_bytes(state, wanted.encode())
+        atomic_write_bytes(work / "options.json", _fingerprint(options).encode())
     except OSError as exc:
-        raise AdaptError(f"cannot write to --out {out}: {exc.strerror or exc}") from exc
+        raise AdaptError(f"cannot write to --out {options.out}: {exc.strerror or exc}") from exc
     return work
 
 

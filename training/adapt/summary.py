@@ -59,7 +59,8 @@ def warnings_for(results: dict, intervals: dict, present_names: Sequence[str], a
     if f1 and f1[1] - f1[0] > WIDE_INTERVAL:
         out.append(f"The macro-F1 interval is {f1[1] - f1[0]:.2f} wide: label more site images before trusting it.")
     if absent_names:
-        kept = "kept by mixing in the base model's data" if has_source else "left exactly as the base model had it"
+        kept = ("kept by mixing in the base model's data" if has_source
+                else "its classifier row was not refitted, only rescaled with the others")
         out.append(f"The site has no images of {', '.join(absent_names)}: that class was not measured here ({kept}).")
     return out
 

@@ -1,0 +1,194 @@
+"""What `cxr adapt` buys on a site shift made from shared data only. Prints one JSON object.
+
+    python benchmarks/bench_site_shift.py [--work runs/site-shift] [--sizes 25,50,100,200] [--seeds 0,1]
+
+Source model: cxr3 without `kermany_train` (adult hospitals; see site_shift_models.py).
+Site: the pediatric Guangzhou hospital (`kermany_train`). For each size, that many
+labelled site images are drawn by patient group from its train+val rows and given to
+`cxr adapt` (with a share of the adult training data mixed in); every model is then
+measured on the site's `test` split (never used for adaptation), with the same
+functions as `cxr evaluate`. Reported per size and draw: the method `cxr adapt` chose
+and its wall time, and the test numbers of every candidate method refitted on the
+draw, so the choice can be checked. References: the source model before adaptation
+and an "oracle" trained on all ~4,100 pediatric training images.
+
+Test metrics are over the classes the site has (normal, pneumonia): a pediatric film
+called COVID-19 counts as an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from site_shift_models import build_models  # noqa: E402
+
+from training import metrics  # noqa: E402
+from training.adapt.features import extract  # noqa: E402
+from training.adapt.methods import METHOD_FUNCTIONS, tail_logits  # noqa: E402
+from training.adapt.options import METHODS, AdaptOptions  # noqa: E402
+from training.adapt.pipeline import run_adaptation  # noqa: E402
+from training.adapt.selection import _calibrated  # noqa: E402
+from training.adapt.site_data import SiteData, draw_subset, load_site_data, make_folds  # noqa: E402
+
+log = logging.getLogger("bench_site_shift")
+HEADLINE = ("macro_f1", "macro_auc", "ece", "accuracy")
+
+
+def headline(labels: np.ndarray, probabilities: np.ndarray, names) -> dict:
+    m = metrics.classification_metrics(labels, probabilities, names)
+    return {k: None if m[k] is None else round(m[k], 4) for k in HEADLINE}
+
+
+def evaluate_dir(model_dir: Path, manifest: Path) -> dict:
+    """`cxr evaluate`'s own code path on the site's test split: Predictor, mapping, build_results."""
+    from training.evaluate import build_results, load_predictor, map_labels, predict_items, read_manifest
+
+    rows = read_manifest(manifest, "test")
+    predictor = load_predictor(model_dir, "cpu")
+    mapping = map_labels([i.label for i in rows.items], predictor.labels)
+    run = predict_items(predictor, rows.items, 32)
+    results, _, _ = build_results(run, predictor.labels, mapping, [], {})
+    return {k: None if results[k] is None else round(results[k], 4) for k in HEADLINE}
+
+
+def subset_csv(site_rows: list, path: Path) -> Path:
+    lines = ["path,label,group"] + [f"{s.path},{s.label},{s.group}" for s in site_rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def per_method_test(out: Path, base_dir: Path, site: SiteData, test_features, test_labels, options) -> dict:
+    """Each candidate refitted on the whole draw, temperature from its out-of-fold logits, on the test maps."""
+    from cxrviewer.model.predictor import Predictor
+
+    base = Predictor.from_dir(base_dir, device="cpu")
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, out / ".adapt-work" / "cache",
+                       options.views, options.seed, torch.device("cpu"), options.batch_size)
+    folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
+    settings = {"l2sp": options.l2sp, "epochs": options.epochs, "lr": options.lr, "batch_size": options.batch_size,
+                "seed": options.seed}
+    source = _source_features(base, options) if options.source_data is not None else None
+    results = {}
+    for name in options.methods:
+        saved = np.load(out / ".adapt-work" / f"oof-{name}.npz")
+        temperature = _calibrated(name, saved["logits"], site.label_ids, folds, 0.0).temperature
+        model = METHOD_FUNCTIONS[name](base.model, features, site.present, source=source, **settings)
+        logits = tail_logits(model, test_features.views[0])
+        probs = torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy()
+        results[name] = headline(test_labels, probs, base.labels)
+    return results
+
+
+def _source_features(base, options):
+    from training.adapt.site_data import source_samples
+
+    samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
+    index = {n: i for i, n in enumerate(base.labels)}
+    return extract(base.model, samples, np.array([index[s.label] for s in samples]), base.config.preprocessing,
+                   options.out / ".adapt-work" / "cache", options.views, options.seed, torch.device("cpu"),
+                   options.batch_size, name="source")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("runs/site-shift"))
+    parser.add_argument("--sizes", default="25,50,100,200")
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs of the two reference models")
+    parser.add_argument("--no-source-mix", action="store_true", help="adapt without the adult data mixed in")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    models = build_models(args.work, args.epochs)
+    site_csv, adult_csv = args.work / "pediatric.csv", args.work / "adult.csv"
+
+    from cxrviewer.model.predictor import Predictor
+
+    base = Predictor.from_dir(models["source"], device="cpu")
+    pool = load_site_data(site_csv, base.labels, folds=3)  # train + val rows; test rows are set aside
+    test = load_site_data(_test_only(site_csv, args.work), base.labels, folds=3)
+    test_features = extract(base.model, test.samples, test.label_ids, base.config.preprocessing,
+                            args.work / "test-cache", 1, 0, torch.device("cpu"))
+    report = {
+        "benchmark": "site_shift", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "machine": platform.machine(), "site_test_images": len(test.samples), "site_pool_images": len(pool.samples),
+        "source_before": evaluate_dir(models["source"], site_csv),
+        "oracle_all_site_training_images": evaluate_dir(models["oracle"], site_csv),
+        "runs": [],
+    }
+    for size in [int(s) for s in args.sizes.split(",")]:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            report["runs"].append(_one_run(args, models["source"], pool, size, seed, site_csv, adult_csv, test_features,
+                                           test.label_ids))
+            print(json.dumps(report["runs"][-1]), file=sys.stderr, flush=True)
+    report["summary"] = _summary(report["runs"])
+    print(json.dumps(report, indent=2))
+
+
+def _test_only(site_csv: Path, work: Path) -> Path:
+    lines = site_csv.read_text().splitlines()
+    header = lines[0].split(",")
+    split_col = header.index("split")
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[split_col] == "test"]
+    # Renamed to "train" so load_site_data keeps them; they are only ever predicted.
+    rows = [kept[0]] + [",".join("train" if i == split_col else v for i, v in enumerate(line.split(",")))
+                        for line in kept[1:]]
+    path = work / "pediatric-test.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _one_run(args, source_dir: Path, pool: SiteData, size: int, seed: int, site_csv: Path, adult_csv: Path,
+             test_features, test_labels) -> dict:
+    draw = draw_subset(pool.samples, size, seed)
+    out = args.work / "adapted" / f"n{size}-seed{seed}"
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    csv_path = subset_csv(draw, args.work / "adapted" / f"n{size}-seed{seed}.csv")
+    options = AdaptOptions(data=csv_path, out=out, model=source_dir, seed=seed, keep_work=True,
+                           source_data=None if args.no_source_mix else adult_csv, methods=METHODS)
+    started = time.monotonic()
+    result = run_adaptation(options, command=f"bench_site_shift n={size} seed={seed}")
+    seconds = time.monotonic() - started
+    site = replace(pool, samples=tuple(draw))
+    return {
+        "size": len(draw), "seed": seed, "chosen": result.method, "adapt_seconds": round(seconds, 1),
+        "adapted_test": evaluate_dir(out, site_csv),
+        "methods_test": per_method_test(out, source_dir, site, test_features, test_labels, options),
+        "out_of_fold": {row["method"]: round(row["macro_f1"], 4) for row in result.record["candidates"]},
+    }
+
+
+def _summary(runs: list[dict]) -> dict:
+    table: dict = {}
+    for run in runs:
+        row = table.setdefault(str(run["size"] // 5 * 5), {"runs": 0, "adapt_seconds": []})
+        row["runs"] += 1
+        row["adapt_seconds"].append(run["adapt_seconds"])
+        for name, values in [("adapted", run["adapted_test"]), *run["methods_test"].items()]:
+            for key in ("macro_f1", "macro_auc", "ece"):
+                row.setdefault(name, {}).setdefault(key, []).append(values[key])
+    for row in table.values():
+        for name, values in row.items():
+            if isinstance(values, dict):
+                row[name] = {k: round(float(np.mean(v)), 4) for k, v in values.items()}
+        row["adapt_seconds"] = round(float(np.mean(row["adapt_seconds"])), 1)
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""`cxr adapt` on a tiny site made of real chest X-rays (NIH images of cxr3).
+
+The base model is the session's random simple_cnn directory (input 224), so these
+tests check the workflow (labels, provenance, resume, cancel, files), not accuracy;
+test_adapt_quality.py checks what adaptation buys with the real bundled model.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cxrviewer.cli.main import main as cxr_main
+from cxrviewer.model.model_dir import read_model_dir
+from cxrviewer.model.predictor import Predictor
+from training.adapt.options import AdaptOptions
+from training.adapt.pipeline import WORK_DIR, run_adaptation
+from training.adapt.site_data import make_folds
+
+FAST = ["--epochs", "2", "--views", "2", "--folds", "2", "--bootstrap", "50", "--batch-size", "16"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_site(cxr3_dir: Path, folder: Path, per_class: int = 10, names=("healthy", "sick")) -> Path:
+    """A site CSV of real NIH images with site-specific label names and a patient group column."""
+    with open(cxr3_dir / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["source"] in ("nih_nofinding", "nih_pneumonia")]
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for site_label, label in zip(names, ("normal", "pneumonia")):
+        chosen = [r for r in rows if r["label"] == label][:per_class]
+        out += [{"path": str(cxr3_dir / r["path"]), "label": site_label, "group": r["group"], "source": r["source"]}
+                for r in chosen]
+    path = folder / "site.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(out[0]))
+        writer.writeheader()
+        writer.writerows(out)
+    return path
+
+
+@pytest.fixture(scope="module")
+def site_csv(cxr3_dir, tmp_path_factory) -> Path:
+    return write_site(cxr3_dir, tmp_path_factory.mktemp("site"))
+
+
+def adapt(site_csv, out, model, *extra) -> int:
+    return cxr_main(["adapt", "--data", str(site_csv), "--out", str(out), "--model", str(model),
+                     "--label-map", "healthy=normal,sick=pneumonia", *FAST, *extra])
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+
+
+def test_adapt_writes_a_loadable_model_with_provenance(site_csv, random_model_dir, tmp_path, capsys):
+    out = tmp_path / "adapted"
+    assert adapt(site_csv, out, random_model_dir) == 0
+    predictor = Predictor.from_dir(out, device="cpu")
+    assert predictor.labels == ("normal", "pneumonia", "covid")
+    record = predictor.config.training["adaptation"]
+    base_files = read_model_dir(random_model_dir).config.files
+    assert record["base"]["weights_sha256"] == base_files["model.safetensors"]
+    assert record["site"]["manifest_sha256"] == hashlib.sha256(site_csv.read_bytes()).hexdigest()
+    assert record["site"]["counts"] == {"normal": 10, "pneumonia": 10, "covid": 0}
+    assert record["site"]["label_mapping"] == {"healthy": "normal", "sick": "pneumonia"}
+    assert record["method"] in {"base", "recalibrate", "linear", "finetune"}
+    assert record["command"].startswith("cxr adapt --data ")
+    assert [c["method"] for c in record["candidates"]] == ["base", "recalibrate", "linear", "finetune"]
+    # The full before/after report uses cxr evaluate's schema, with the extra column broken down.
+    report = json.loads((out / "adaptation.json").read_text())
+    for side in ("before", "after"):
+        assert {"macro_f1", "macro_auc", "ece", "per_class", "confusion_matrix", "breakdown"} <= set(report[side])
+        assert report[side]["n"] == 20
+        assert set(report[side]["breakdown"]["source"]) == {"nih_nofinding", "nih_pneumonia"}
+        low, high = report["intervals"][side]["macro_f1"]
+        assert 0 <= low <= report[side]["macro_f1"] <= high <= 1
+    assert any("covid" in w for w in report["warnings"]) and any("rough" in w for w in report["warnings"])
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "not for diagnosis" in card and "Before and after" in card and "| macro_f1 |" in card
+    assert not (out / WORK_DIR).exists() and not leftovers(out)
+    assert "adapted model written to" in capsys.readouterr().err
+
+
+def test_a_class_the_site_lacks_keeps_its_classifier_row(site_csv, random_model_dir, tmp_path):
+    out = tmp_path / "linear"
+    assert adapt(site_csv, out, random_model_dir, "--methods", "linear") == 0
+    base = read_model_dir(random_model_dir).state_dict
+    adapted = read_model_dir(out).state_dict
+    covid = 2
+    if read_model_dir(out).config.training["adaptation"]["method"] == "linear":
+        assert torch.equal(adapted["classifier.weight"][covid], base["classifier.weight"][covid])
+        assert not torch.equal(adapted["classifier.weight"][0], base["classifier.weight"][0])
+    # Frozen part (up to the OOD tap) is untouched whatever was chosen.
+    for name, tensor in base.items():
+        if name.startswith(("stages.0.", "stages.1.", "stages.2.")):
+            assert torch.equal(adapted[name], tensor), name
+
+
+def test_unknown_labels_are_refused_before_any_work(site_csv, random_model_dir, tmp_path, capsys):
+    out = tmp_path / "never"
+    code = cxr_main(["adapt", "--data", str(site_csv), "--out", str(out), "--model", str(random_model_dir), *FAST])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "healthy" in err and "sick" in err and "normal, pneumonia, covid" in err
+    assert not out.exists()
+    code = cxr_main(["adapt", "--data", str(site_csv), "--out", str(out), "--model", str(random_model_dir),
+                     "--label-map", "healthy=normal,sick=effusion", *FAST])
+    assert code == 2 and "effusion" in capsys.readouterr().err and not out.exists()
+
+
+def test_too_few_images_of_a_class_is_refused(cxr3_dir, random_model_dir, tmp_path, capsys):
+    site = write_site(cxr3_dir, tmp_path / "few", per_class=2)
+    assert adapt(site, tmp_path / "out", random_model_dir) == 2
+    assert "too few images" in capsys.readouterr().err
+
+
+def test_cancel_leaves_no_model_and_resume_finishes(site_csv, random_model_dir, tmp_path, caplog):
+    out = tmp_path / "resumable"
+    options = AdaptOptions(data=site_csv, out=out, model=random_model_dir, folds=2, views=2, epochs=2,
+                           bootstrap=50, batch_size=16, label_map=(("healthy", "normal"), ("sick", "pneumonia")))
+
+    def cancel_at_finetune(phase, done, total, **details):
+        if phase == "cross-validating finetune":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_adaptation(options, progress=cancel_at_finetune)
+    assert not (out / "model.json").exists() and not (out / "model.safetensors").exists()
+    assert not leftovers(out)
+    assert sorted(p.name for p in (out / WORK_DIR).glob("oof-*")) == ["oof-linear.npz", "oof-recalibrate.npz"]
+    # Without --resume the unfinished run is not overwritten.
+    assert adapt(site_csv, out, random_model_dir) == 2
+    caplog.set_level("INFO", logger="training.adapt")
+    assert adapt(site_csv, out, random_model_dir, "--resume") == 0
+    assert "recalibrate: out-of-fold results reused" in caplog.text
+    Predictor.from_dir(out, device="cpu")
+    # A finished model directory is never overwritten.
+    assert adapt(site_csv, out, random_model_dir, "--resume") == 2
+
+
+def test_sigterm_cancels_the_command_cleanly(site_csv, random_model_dir, tmp_path):
+    out = tmp_path / "terminated"
+    command = [sys.executable, "-m", "training.adapt.cli", "--data", str(site_csv), "--out", str(out),
+               "--model", str(random_model_dir), "--label-map", "healthy=normal,sick=pneumonia", *FAST,
+               "--epochs", "200", "--progress", "json"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                          cwd=REPO) as process:
+        for line in process.stdout:
+            if json.loads(line).get("phase", "").startswith("cross-validating finetune"):
+                break
+        process.send_signal(signal.SIGTERM)
+        rest, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    events = [json.loads(line) for line in rest.splitlines()]
+    assert events[-1]["event"] == "error" and "cancelled" in events[-1]["message"]
+    assert not (out / "model.json").exists() and not leftovers(out)
+
+
+def test_folds_keep_groups_whole_and_spread_classes():
+    groups = [f"p{i // 3}" for i in range(90)]
+    labels = np.array([(i // 3) % 2 for i in range(90)])
+    folds = make_folds(labels, groups, 3, seed=1)
+    for group in set(groups):
+        assert len({folds[i] for i, g in enumerate(groups) if g == group}) == 1
+    for fold in range(3):
+        assert set(labels[folds == fold]) == {0, 1}
+        assert 24 <= np.sum(folds == fold) <= 36
+    assert not np.array_equal(folds, make_folds(labels, groups, 3, seed=2))  # the seed matters
