@@ -62,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     parser.add_argument("--keep-work", action="store_true", help="keep OUT/.adapt-work (feature caches) afterwards")
+    parser.add_argument("--check", action="store_true",
+                        help="only check the data and labels (no model run) and print what was found")
     parser.add_argument("--progress", choices=("text", "json"), default="text",
                         help="progress on stderr as text, or JSON lines on stdout (for the viewer)")
 
@@ -72,24 +74,41 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+# Share of a typical run's time per phase (2 CPU cores, 300 images), for one overall "time left".
+PHASE_WEIGHTS = (("reading images", 0.10), ("computing features", 0.25), ("cross-validating recalibrate", 0.01),
+                 ("cross-validating linear", 0.04), ("cross-validating finetune", 0.45),
+                 ("fitting the final model", 0.14), ("writing the model", 0.01))
+
+
+def overall_fraction(phase: str, fraction: float) -> float | None:
+    """Fraction of the whole run done when ``phase`` is ``fraction`` done (None: phase not in the plan)."""
+    before = 0.0
+    for name, weight in PHASE_WEIGHTS:
+        if phase == name:
+            return before + weight * min(max(fraction, 0.0), 1.0)
+        before += weight
+    return 1.0 if phase == "done" else None
+
+
 class ProgressPrinter:
     """Phase, fraction done and time left, at most once a second (text) or every event (JSON lines)."""
 
     def __init__(self, as_json: bool, stream=None) -> None:
         self.as_json = as_json
         self.stream = stream or (sys.stdout if as_json else sys.stderr)
-        self.phase, self.phase_started, self.last = "", 0.0, 0.0
+        self.started, self.last, self.overall = time.monotonic(), 0.0, 0.0
 
     def __call__(self, phase: str, done: float, total: float, **details) -> None:
         now = time.monotonic()
-        if phase != self.phase:
-            self.phase, self.phase_started = phase, now
         fraction = done / total if total else 1.0
-        elapsed = now - self.phase_started
-        eta = elapsed * (1 - fraction) / fraction if 0 < fraction < 1 and elapsed > 0.5 else None
+        overall = overall_fraction(phase, fraction)
+        self.overall = max(self.overall, overall) if overall is not None else self.overall  # never goes back
+        elapsed = now - self.started
+        eta = elapsed * (1 - self.overall) / self.overall if 0.02 < self.overall < 1 and elapsed > 2 else None
         if self.as_json:
             event = {"event": "progress", "phase": phase, "fraction": round(fraction, 4),
-                     "eta_s": None if eta is None else round(eta, 1), **_plain(details)}
+                     "overall": round(self.overall, 4), "eta_s": None if eta is None else round(eta, 1),
+                     **_plain(details)}
             self.emit(event)
             return
         if now - self.last < 1.0 and 0 < fraction < 1:
@@ -97,7 +116,7 @@ class ProgressPrinter:
         self.last = now
         extra = "".join(f", {k} {v:.4f}" if isinstance(v, float) else f", {k} {v}" for k, v in details.items())
         left = f", about {_duration(eta)} left" if eta is not None else ""
-        print(f"{phase}: {100 * fraction:.0f}%{extra}{left}", file=self.stream, flush=True)
+        print(f"[{100 * self.overall:3.0f}%] {phase} {100 * fraction:.0f}%{extra}{left}", file=self.stream, flush=True)
 
     def emit(self, event: dict) -> None:
         print(json.dumps(event, allow_nan=False), file=self.stream, flush=True)
@@ -135,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     from .pipeline import AdaptError, run_adaptation
 
     printer = ProgressPrinter(args.progress == "json")
+    if args.check:
+        return _check(args, printer)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # the viewer's Cancel sends SIGTERM
     try:
         options = options_from_args(args, _bundled_model())
@@ -150,6 +171,25 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     _report(printer, result)
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace, printer: ProgressPrinter) -> int:
+    from .options import parse_label_map
+    from .site_data import describe_site
+
+    try:
+        label_map = parse_label_map(args.label_map)
+    except ValueError as exc:
+        return _fail(printer, str(exc), EXIT_USAGE)
+    found = describe_site(args.data, args.model or _bundled_model(), label_map, args.folds or AdaptOptions.folds)
+    if printer.as_json:
+        printer.emit({"event": "data", **found})
+    elif found["ok"]:
+        counts = ", ".join(f"{k} {v}" for k, v in found["counts"].items())
+        print(f"{found['images']} site images in {found['groups']} groups: {counts}", file=sys.stderr)
+    if not found["ok"]:
+        print(f"cxr adapt: error: {found['problems']}", file=sys.stderr)
+    return EXIT_OK if found["ok"] else EXIT_USAGE
 
 
 def _fail(printer: ProgressPrinter, message: str, code: int) -> int:

@@ -65,7 +65,7 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
     chosen = choose(candidates, site.label_ids, base.labels)
     log.info("chosen method: %s", chosen.name)
     progress("fitting the final model", 0, 1)
-    model, temperature, ood = _final_model(base, site, site_features, source_features, chosen, options)
+    model, temperature, ood = _final_model(base, site, site_features, source_features, chosen, options, progress)
     record = _record(options, command, base, site, folds, candidates, chosen, site_features)
     card = _card(record, options.model)
     progress("writing the model", 0, 1)
@@ -181,12 +181,17 @@ def _load_candidate(path: Path, name: str, labels: np.ndarray, folds: np.ndarray
         return _calibrated(name, saved["logits"], labels, folds, float(saved["seconds"]))
 
 
-def _final_model(base: Predictor, site: SiteData, site_features, source_features, chosen: Candidate, options):
+def _final_model(base: Predictor, site: SiteData, site_features, source_features, chosen: Candidate, options,
+                 progress):
     ood = site_ood(base.ood.to("cpu"), site_features.descriptors, site_features.labels, site.present)
     if chosen.name == "base":
         return base.model, base.config.temperature, ood
     fit = METHOD_FUNCTIONS[chosen.name]
-    model = fit(base.model, site_features, site.present, source=source_features, **_settings(options))
+    def report(phase: str, done: float, total: float, **details) -> None:
+        progress("fitting the final model", done, total, **details)
+
+    model = fit(base.model, site_features, site.present, source=source_features, progress=report,
+                **_settings(options))
     return model, chosen.temperature, ood
 
 
@@ -224,9 +229,20 @@ def _record(options, command, base, site, folds, candidates, chosen, site_featur
         "before": _without_meta(before),
         "after": _without_meta(after),
         "intervals": intervals,
+        "curves": {key: _curves(labels, c.probabilities, names)
+                   for key, c in (("before", before_candidate), ("after", chosen))},
         "warnings": summary.warnings_for(after, intervals["after"], present_names, absent,
                                          options.source_data is not None),
     }
+
+
+def _curves(labels: np.ndarray, probabilities: np.ndarray, names) -> dict:
+    """ROC points per class and reliability bins, for the viewer's plots (no matplotlib there)."""
+    from .. import metrics
+
+    roc = {name: curve and {"fpr": curve["fpr"], "tpr": curve["tpr"]}
+           for name, curve in metrics.roc_curves(labels, probabilities, names).items()}
+    return {"roc": roc, "reliability": metrics.reliability_bins(labels, probabilities)}
 
 
 def _report_columns(site: SiteData) -> list[str]:
@@ -261,7 +277,7 @@ def _base_record(base: Predictor, model_dir: Path) -> dict:
 
 
 def _training_record(base: Predictor, record: dict) -> dict:
-    slim = {k: v for k, v in record.items() if k not in ("before", "after")}
+    slim = {k: v for k, v in record.items() if k not in ("before", "after", "curves")}
     slim["before"] = {k: record["before"][k] for k in summary.HEADLINE}
     slim["after"] = {k: record["after"][k] for k in summary.HEADLINE}
     return {"adaptation": slim, "base_training": {k: v for k, v in base.config.training.items() if k != "history"},

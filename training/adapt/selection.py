@@ -63,8 +63,15 @@ def out_of_fold(name: str, model: CxrClassifier, site: FeatureSet, folds: np.nda
         adapted = fit(model, site.subset(train), present, source=source, progress=fold_progress, **settings)
         logits[held] = tail_logits(adapted, site.views[0][held])
         if progress:
-            progress(f"cross-validating {name}", fold + 1, count)
+            done = folds <= fold
+            probs = torch.softmax(torch.from_numpy(logits[done]).double(), 1).numpy()
+            f1 = metrics.classification_metrics(site.labels[done], probs, _names(logits))["macro_f1"]
+            progress(f"cross-validating {name}", fold + 1, count, held_out_macro_f1=f1)
     return _calibrated(name, logits, site.labels, folds, time.monotonic() - started)
+
+
+def _names(logits: np.ndarray) -> list[str]:
+    return [str(k) for k in range(logits.shape[1])]
 
 
 def _fold_progress(progress, name: str, fold: int, count: int):

@@ -170,3 +170,23 @@ def draw_subset(samples: Sequence[Sample], size: int, seed: int) -> list[Sample]
         if len(picked) >= size:
             break
     return [samples[i] for i in sorted(picked)]
+
+
+def describe_site(data: Path, model_dir: Path, label_map: Sequence[tuple[str, str]] = (), folds: int = 3) -> dict:
+    """What the viewer shows before a run: counts per model class, the label mapping, or every problem.
+
+    Reads model.json only (no torch, no image decoding), so it answers in well under a second.
+    """
+    from cxrviewer.model.config import CONFIG_FILE, ModelConfig
+
+    try:
+        labels = ModelConfig.from_json((Path(model_dir) / CONFIG_FILE).read_text(encoding="utf-8")).labels
+    except (OSError, ValueError) as exc:
+        return {"ok": False, "problems": f"cannot read the model in {model_dir}: {exc}"}
+    try:
+        site = load_site_data(data, labels, label_map, folds)
+    except DataError as exc:
+        return {"ok": False, "problems": str(exc), "model_labels": list(labels)}
+    return {"ok": True, "images": len(site.samples), "counts": site.counts, "mapping": site.mapping,
+            "set_aside": site.set_aside, "model_labels": list(labels),
+            "groups": len(set(site.groups)), "absent": [k for k, v in site.counts.items() if not v]}
