@@ -7,11 +7,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
+from cxrviewer.resources import bundled_model_dir
 
 from . import dialogs
 from .ai_reader import AiReader
@@ -75,6 +76,9 @@ class MainWindow(QMainWindow):
         # importing torch holds the GIL for long stretches and would delay the first paint.
         self.ai = AiReader(self, model_dir)
         self._ai_started = False
+        self.adapt_dialog = None
+        app_data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        self.adapted_models_root = Path(app_data or Path.home() / ".cxrviewer") / "adapted-models"
 
     # ----- construction ---------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -120,6 +124,8 @@ class MainWindow(QMainWindow):
             "toggle_cam": lambda: self.ai.toggle_cam(),
             "load_model": self.choose_model,
             "model_card": lambda: self.ai.show_model_card(),
+            "adapt_model": self.show_adapt_dialog,
+            "use_bundled_model": self.use_bundled_model,
             "cancel_batch": lambda: self.ai.cancel_batches(),
             "export_view": lambda: self.exporter.export_view(),
             "export_report": lambda: self.exporter.export_report(),
@@ -203,6 +209,23 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Load AI model (a folder with model.json)", self._last_dir())
         if folder:
             self.ai.load_model(Path(folder))
+
+    def show_adapt_dialog(self) -> None:
+        """AI ▸ Adapt to this site…: non-modal, so reading goes on while the model trains."""
+        from .adapt_dialog import AdaptDialog
+        from .model_summary import model_name
+
+        if self.adapt_dialog is None:
+            info = self.ai.model_info
+            base = info.model_dir if info is not None else bundled_model_dir()
+            name = model_name(info) if info is not None else base.name
+            self.adapt_dialog = AdaptDialog(base, name, self.adapted_models_root, self)
+            self.adapt_dialog.useModel.connect(self.ai.load_model)
+            self.adapt_dialog.useBundled.connect(self.use_bundled_model)
+        self.adapt_dialog.show()
+
+    def use_bundled_model(self) -> None:
+        self.ai.load_model(bundled_model_dir())
 
     def open_recent(self, path: Path) -> None:
         if not path.exists():
@@ -357,6 +380,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
+        if self.adapt_dialog is not None:
+            self.adapt_dialog.process.shutdown()  # no training process outlives the viewer
         self.ai.close()  # a forward pass in progress finishes; the thread is never terminated
         self.loader.shutdown()
         super().closeEvent(event)

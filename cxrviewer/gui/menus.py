@@ -13,7 +13,8 @@ from .window_menu import WindowLevelMenu
 
 _VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
                None, "toggle_overlay", "toggle_cam")
-_AI_ITEMS = ("toggle_cam", None, "load_model", "model_card", None, "cancel_batch")
+_AI_ITEMS = ("toggle_cam", None, "load_model", "model_card", None, "adapt_model", "use_bundled_model", None,
+             "cancel_batch")
 _GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image")
 
 

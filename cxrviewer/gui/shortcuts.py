@@ -41,6 +41,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("toggle_cam", ("G",), "Show/hide the AI heat map (Grad-CAM)", "AI"),
     Shortcut("load_model", (), "Load AI model…", "AI"),
     Shortcut("model_card", (), "Model card…", "AI"),
+    Shortcut("adapt_model", (), "Adapt to this site…", "AI"),
+    Shortcut("use_bundled_model", (), "Back to the bundled model", "AI"),
     Shortcut("cancel_batch", (), "Stop analysing the opened images", "AI"),
     Shortcut("help", ("F1",), "Keyboard and mouse help", "Help"),
 )
