@@ -13,7 +13,6 @@ from importlib import resources as _ir
 from pathlib import Path
 
 _PACKAGE = "cxrviewer_resources"
-_DEMO_SUFFIXES = (".dcm", ".png", ".jpg", ".jpeg")
 
 
 def resource_root() -> Path:
@@ -36,7 +35,9 @@ def resource_path(*parts: str) -> Path:
 def demo_images() -> list[Path]:
     """The bundled demo images, sorted by name."""
     folder = resource_path("demo")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _DEMO_SUFFIXES)
+    from cxrviewer.io.formats import has_image_extension
+
+    return sorted(p for p in folder.iterdir() if has_image_extension(p))
 
 
 def demo_credits() -> str:

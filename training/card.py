@@ -129,14 +129,21 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def evaluation_schema(result: dict[str, Any]) -> dict[str, Any]:
+    """A split's metrics in `cxr evaluate`'s schema; model dirs written before it used overall/subgroups."""
+    if "overall" not in result:
+        return result
+    return {**result["overall"], "breakdown": result.get("subgroups", {}), "ood_fraction": result.get("ood_fraction")}
+
+
 def _metrics_section(split: str, result: dict[str, Any], labels: list[str]) -> str:
-    overall = result["overall"]
+    result = overall = evaluation_schema(result)
     lines = [
         f"## Results on the {split} split (n={overall['n']})",
         "",
         f"Macro-F1 {_fmt(overall['macro_f1'])}, macro ROC-AUC {_fmt(overall['macro_auc'])}, accuracy "
         f"{_fmt(overall['accuracy'])}, ECE {_fmt(overall['ece'])}, flagged out-of-distribution "
-        f"{100 * result['ood_fraction']:.1f}%.",
+        f"{100 * (result['ood_fraction'] or 0):.1f}%.",
         "",
         "| class | n | precision | recall | F1 | AUC |",
         "|---|---|---|---|---|---|",
@@ -145,7 +152,7 @@ def _metrics_section(split: str, result: dict[str, Any], labels: list[str]) -> s
         c = overall["per_class"][name]
         lines.append(f"| {name} | {c['support']} | {_fmt(c['precision'])} | {_fmt(c['recall'])} | "
                      f"{_fmt(c['f1'])} | {_fmt(c['auc'])} |")
-    for column, groups in result["subgroups"].items():
+    for column, groups in result["breakdown"].items():
         lines += ["", f"By `{column}`:", "", "| " + column + " | n | accuracy | macro-F1 | "
                   + " | ".join(f"recall {n}" for n in labels) + " | OOD flagged |",
                   "|---" * (5 + len(labels)) + "|"]
@@ -165,16 +172,15 @@ def _probe_section(rows: list[dict[str, Any]]) -> str:
 def _comparison_section(runs: Sequence[tuple[str, dict[str, Any]]], labels: list[str]) -> str:
     """Same data, different recipes: overall numbers and recall per age group / class."""
     split = "test" if all("test" in t.get("metrics", {}) for _, t in runs) else "val"
-    groups = sorted({g for _, t in runs for g in t["metrics"][split]["subgroups"].get("age_group", {})})
+    groups = sorted({g for _, t in runs for g in evaluation_schema(t["metrics"][split])["breakdown"].get("age_group", {})})
     cells = [(g, n) for g in groups for n in labels]
     header = "| run | macro-F1 | AUC | ECE | " + " | ".join(f"{g} {n} recall" for g, n in cells) + " |"
     lines = [f"## Comparison with other runs on the same data ({split} split)", "",
              "Each run's own command is in its model.json; differences are in the options below the table.", "",
              header, "|---" * (4 + len(cells)) + "|"]
     for name, training in runs:
-        result = training["metrics"][split]
-        overall = result["overall"]
-        by_age = result["subgroups"].get("age_group", {})
+        overall = evaluation_schema(training["metrics"][split])
+        by_age = overall["breakdown"].get("age_group", {})
         recalls = [by_age.get(g, {}).get("per_class", {}).get(n, {}) for g, n in cells]
         shown = [_fmt(r.get("recall")) if r.get("support") else "-" for r in recalls]
         lines.append(f"| {name} | {_fmt(overall['macro_f1'])} | {_fmt(overall['macro_auc'])} | "

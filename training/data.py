@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from cxrviewer.io import ImageLoadError, load_image
+from cxrviewer.io.formats import is_image_file
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".dcm", ".dicom", ".png", ".jpg", ".jpeg")
 SPLITS = ("train", "val", "test")
 MAX_REPORTED_ROWS = 30
 
@@ -107,7 +107,7 @@ def read_image_folder(root: Path) -> tuple[list[Sample], str]:
             for path in sorted(class_dir.rglob("*")):
                 # Skip .DS_Store, macOS "._x.jpg" resource forks and hidden folders.
                 hidden = any(_hidden(part) for part in path.relative_to(class_dir).parts)
-                if not hidden and path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                if not hidden and path.is_file() and is_image_file(path):
                     samples.append(Sample(path, class_dir.name, split, row=len(samples) + 1))
     listing = "\n".join(f"{s.path.relative_to(root)}\t{s.label}\t{s.split}" for s in samples)
     return samples, hashlib.sha256(listing.encode("utf-8")).hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from cxrviewer.io import load_image
+from cxrviewer.io.formats import is_image_file
 from cxrviewer.model.calibration import fit_temperature
 from cxrviewer.model.export import export_model_dir
 from cxrviewer.model.ood import MahalanobisOOD, threshold_from_scores
@@ -20,7 +20,6 @@ from cxrviewer.model.predictor import Predictor
 
 from . import metrics
 from .card import render_card
-from .data import IMAGE_SUFFIXES
 from .datasets import ImageDataset
 from .engine import EpochOutputs, evaluate
 
@@ -36,13 +35,13 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
     fit = _outputs(session, model, session.train_fit_set, "OOD fit")
     ood = MahalanobisOOD.fit(fit.features, fit.labels, len(session.labels))
     val_scores = ood.score(torch.from_numpy(val.features)).numpy()
-    threshold = threshold_from_scores(val_scores, session.opt["ood_keep_fraction"])
+    threshold = threshold_from_scores(val_scores, session.opt.ood_keep_fraction)
     log.info("temperature %.3f, OOD threshold %.2f (keeps %.1f%% of val)", temperature, threshold,
-             100 * session.opt["ood_keep_fraction"])
+             100 * session.opt.ood_keep_fraction)
     model_dir = session.out / MODEL_SUBDIR
     training = training_record(session, state)
     training["calibration"] = {"temperature": temperature, "ood_threshold": threshold,
-                               "ood_keep_fraction_of_val": session.opt["ood_keep_fraction"]}
+                               "ood_keep_fraction_of_val": session.opt.ood_keep_fraction}
     model.cpu().eval()
     args = (model_dir, model, session.labels, session.preprocessing, temperature, ood, threshold)
     export_model_dir(*args, training=training, card="(being written)\n")
@@ -55,7 +54,7 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
 
 
 def _outputs(session, model, dataset, desc: str) -> EpochOutputs:
-    loader = DataLoader(dataset, batch_size=session.opt["batch_size"], num_workers=session._workers())
+    loader = DataLoader(dataset, batch_size=session.opt.batch_size, num_workers=session._workers())
     return evaluate(model, loader, session.device, session.start_stage, True, session.show_progress, desc)
 
 
@@ -66,7 +65,7 @@ def evaluate_exported(session, model_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for split in splits:
         results[split] = _split_metrics(session, predictor, split)
-        summary = results[split]["overall"]
+        summary = results[split]
         # Metrics are None where undefined (an empty split, a missing class): log them as n/a.
         log.info("%s: macro-F1 %s, macro AUC %s, ECE %s, flagged OOD %.2f%%", split, _fmt(summary["macro_f1"]),
                  _fmt(summary["macro_auc"]), _fmt(summary["ece"]), 100 * results[split]["ood_fraction"])
@@ -76,28 +75,21 @@ def evaluate_exported(session, model_dir: Path) -> dict[str, Any]:
 
 
 def _split_metrics(session, predictor: Predictor, split: str) -> dict[str, Any]:
+    """`cxr evaluate`'s result for one split: the same functions, so model.json and the CLI share one schema."""
+    from .evaluate import Item, build_results, predict_items
+
     samples = session.splits[split]
-    dataset = ImageDataset(samples, session.label_ids(split), predictor.config.preprocessing)
-    loader = DataLoader(dataset, batch_size=session.opt["batch_size"], num_workers=session.opt["workers"])
-    probabilities, flags = [], []
-    for inputs, _, _ in loader:
-        for p in predictor.predict_arrays(inputs.numpy()):
-            probabilities.append([p.probabilities[name] for name in predictor.labels])
-            flags.append(p.ood_flag)
-    probs = np.asarray(probabilities)
-    labels = np.asarray(session.label_ids(split))
-    columns = {c: [s.extras.get(c, "") for s in samples] for c in REPORT_COLUMNS if any(s.extras.get(c) for s in samples)}
-    return {
-        "overall": metrics.classification_metrics(labels, probs, session.labels),
-        "subgroups": metrics.subgroup_metrics(labels, probs, session.labels, columns, flags) if columns else {},
-        "ood_fraction": float(np.mean(flags)) if flags else 0.0,
-    }
+    columns = [c for c in REPORT_COLUMNS if any(s.extras.get(c) for s in samples)]
+    items = [Item(s.path, s.path.name, s.label, {c: s.extras.get(c, "") for c in columns}) for s in samples]
+    run = predict_items(predictor, items, session.opt.batch_size)
+    results, _, _ = build_results(run, predictor.labels, {n: n for n in predictor.labels}, columns, {"split": split})
+    return results
 
 
 def probe_ood(predictor: Predictor, folder: Path) -> list[dict[str, Any]]:
     """OOD score and flag for each image in a folder of known non-chest images."""
     rows = []
-    for path in sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+    for path in sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_file(p)):
         prediction = predictor.predict([load_image(path)])[0]
         rows.append({"file": path.name, "ood_score": prediction.ood_score, "ood_flag": prediction.ood_flag})
     return rows
@@ -105,11 +97,11 @@ def probe_ood(predictor: Predictor, folder: Path) -> list[dict[str, Any]]:
 
 def training_record(session, state: dict[str, Any]) -> dict[str, Any]:
     return {
-        "command": command_line(session.args),
+        "command": session.command,
         "git_commit": git_commit(),
         "data": Path(session.data.description).name,
         "manifest_sha256": session.data.manifest_sha256,
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in session.opt.items()},
+        "options": session.opt.to_dict(),
         "hflip": session.args.hflip,
         "balanced_sampler": session.args.balanced_sampler,
         "class_weights": not session.args.no_class_weights,
@@ -119,26 +111,6 @@ def training_record(session, state: dict[str, Any]) -> dict[str, Any]:
         "history": state["history"],
         "torch": torch.__version__,
     }
-
-
-def command_line(args) -> str:
-    """The `cxr train` command that reproduces this run: every option that differs from its default.
-
-    Rebuilt from the parsed arguments rather than sys.argv, so it is right however
-    the run was started (cxr, python -m training.train, torchrun, a test).
-    """
-    from .train import get_args_parser
-
-    words = ["cxr", "train"]
-    for action in get_args_parser(add_help=False)._actions:
-        if not action.option_strings or not hasattr(args, action.dest):
-            continue
-        value = getattr(args, action.dest)
-        if value == action.default:
-            continue
-        flag = max(action.option_strings, key=len)
-        words += [flag] if action.nargs == 0 else [flag, str(value)]
-    return shlex.join(words)
 
 
 def git_commit() -> str:

@@ -36,22 +36,25 @@ from .distributed import DistInfo, barrier, broadcast_object, gather_objects
 from .engine import EpochOutputs, evaluate, train_one_epoch
 from .feature_cache import build_view, cache_key
 from .finalize import finalize_run
+from .presets import TrainOptions
 
 log = logging.getLogger("training")
 
 
 class TrainingSession:
-    def __init__(self, args, options: dict[str, Any], device: torch.device, dist_info: DistInfo) -> None:
+    def __init__(self, args, options: TrainOptions, device: torch.device, dist_info: DistInfo,
+                 command: str = "") -> None:
         self.args = args
         self.opt = options
+        self.command = command  # the `cxr train` line that reproduces this run, for the card
         self.device = device
         self.dist = dist_info
         self.out: Path = args.out
         self.show_progress = dist_info.is_main and not args.no_progress
         self.preprocessing = PreprocessConfig(
-            input_size=options["img_size"], intensity=options["intensity"], crop_border=options["crop_border"]
+            input_size=options.img_size, intensity=options.intensity, crop_border=options.crop_border
         )
-        self.augmentation = AugmentConfig.from_names(options["augment"], args.hflip, options["augment_p"])
+        self.augmentation = AugmentConfig.from_names(options.augment, args.hflip, options.augment_p)
 
     # ---- data -------------------------------------------------------------
     def load_data(self) -> None:
@@ -69,7 +72,7 @@ class TrainingSession:
         assert data is not None
         self.data: DataSet = data
         self.labels = data.labels
-        samples = split_samples(data.samples, self.opt["val_fraction"], self.opt["test_fraction"], self.opt["seed"])
+        samples = split_samples(data.samples, self.opt.val_fraction, self.opt.test_fraction, self.opt.seed)
         self.splits: dict[str, list[Sample]] = {k: [s for s in samples if s.split == k] for k in ("train", "val", "test")}
         if not self.splits["train"] or not self.splits["val"]:
             raise DataError("the data needs images in both the train and the val split")
@@ -82,14 +85,14 @@ class TrainingSession:
 
     # ---- model ------------------------------------------------------------
     def build_model(self) -> CxrClassifier:
-        model = build_model(self.opt["arch"], len(self.labels), self.opt["dropout"])
-        weights = str(self.opt["weights"])
+        model = build_model(self.opt.arch, len(self.labels), self.opt.dropout)
+        weights = str(self.opt.weights)
         if weights == "imagenet":
             if not load_imagenet(model):
                 log.warning("no ImageNet weights are installed for %s; starting from random init", model.arch)
         elif weights != "none":
             load_pretrained(model, weights)
-        frozen = self.opt["freeze_stages"]
+        frozen = self.opt.freeze_stages
         if frozen > len(model.stages) - 1:
             raise ValueError(f"--freeze-stages {frozen}: {model.arch} has {len(model.stages)} stages; leave one to train")
         for stage in list(model.stages)[:frozen]:
@@ -99,14 +102,14 @@ class TrainingSession:
     # ---- loaders ----------------------------------------------------------
     def build_datasets(self, model: CxrClassifier) -> None:
         train_ids, val_ids = self.label_ids("train"), self.label_ids("val")
-        seed = self.opt["seed"]
-        if self.opt["cache_features"]:
-            self.start_stage = self.opt["cache_stages"]
+        seed = self.opt.seed
+        if self.opt.cache_features:
+            self.start_stage = self.opt.cache_stages
             if model.ood_tap < self.start_stage:
                 # The OOD descriptor must come from a stage the cached runs still compute.
                 model.ood_tap = self.start_stage
                 log.info("OOD descriptor taken at %s (after the cached stages)", model.ood_layer)
-            train_views = self._cached_views(model, "train", self.opt["cache_views"])
+            train_views = self._cached_views(model, "train", self.opt.cache_views)
             val_views = self._cached_views(model, "val", 1)
             self.train_set = CachedFeatureDataset(train_views, train_ids, seed)
             self.train_fit_set = CachedFeatureDataset(train_views[:1], train_ids, seed, random_view=False)
@@ -119,47 +122,47 @@ class TrainingSession:
 
     def _cached_views(self, model: CxrClassifier, split: str, views: int) -> list[np.ndarray]:
         settings = {
-            "arch": self.opt["arch"], "weights": str(self.opt["weights"]),
+            "arch": self.opt.arch, "weights": str(self.opt.weights),
             "pre": self.preprocessing.to_dict(), "aug": sorted(self.augmentation.enabled),
-            "aug_p": self.augmentation.probability, "seed": self.opt["seed"], "manifest": self.data.manifest_sha256,
+            "aug_p": self.augmentation.probability, "seed": self.opt.seed, "manifest": self.data.manifest_sha256,
             "split": split,
         }
-        root = Path(self.opt["cache_dir"]) if self.opt["cache_dir"] else self.out / "cache"
+        root = Path(self.opt.cache_dir) if self.opt.cache_dir else self.out / "cache"
         folder = root / f"{split}-{cache_key(settings)}"
         ids = self.label_ids(split)
         result = []
         for view in range(views):
             augmentation = self.augmentation if view > 0 else None
-            dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt["seed"])
-            result.append(build_view(folder, model, dataset, view, self.opt["cache_stages"],
-                                     self.device, self.dist, self.opt["batch_size"], self.opt["workers"]))
+            dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt.seed)
+            result.append(build_view(folder, model, dataset, view, self.opt.cache_stages,
+                                     self.device, self.dist, self.opt.batch_size, self.opt.workers))
         return result
 
     def train_loader(self) -> DataLoader:
         # Reseeded every epoch (see _epochs): the order of epoch k never depends on
         # earlier epochs, so a resumed run draws exactly what an uninterrupted one would.
-        self.shuffle_generator = torch.Generator().manual_seed(self.opt["seed"])
+        self.shuffle_generator = torch.Generator().manual_seed(self.opt.seed)
         sampler = None
         if self.dist.enabled:
-            sampler = DistributedSampler(self.train_set, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.opt["seed"])
+            sampler = DistributedSampler(self.train_set, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.opt.seed)
         elif self.args.balanced_sampler:
             weights = sample_weights(self.label_ids("train"), len(self.labels))
             sampler = WeightedRandomSampler(weights, len(weights), replacement=True, generator=self.shuffle_generator)
         generator = self.shuffle_generator
         return DataLoader(
-            self.train_set, batch_size=self.opt["batch_size"], shuffle=sampler is None, sampler=sampler,
-            num_workers=self._workers(), generator=generator, drop_last=len(self.train_set) > self.opt["batch_size"],
+            self.train_set, batch_size=self.opt.batch_size, shuffle=sampler is None, sampler=sampler,
+            num_workers=self._workers(), generator=generator, drop_last=len(self.train_set) > self.opt.batch_size,
             pin_memory=self.device.type == "cuda",
         )
 
     def _workers(self) -> int:
         # Cached feature maps need no decoding: worker processes would only add overhead.
-        return 0 if self.opt["cache_features"] else self.opt["workers"]
+        return 0 if self.opt.cache_features else self.opt.workers
 
     def eval_outputs(self, model: nn.Module, dataset, with_features: bool = False, desc: str = "val") -> EpochOutputs:
         """Evaluate ``dataset`` sharded over the ranks, gathered and ordered by index on every rank."""
         shard = Subset(dataset, list(range(self.dist.rank, len(dataset), self.dist.world_size)))
-        loader = DataLoader(shard, batch_size=self.opt["batch_size"], num_workers=self._workers())
+        loader = DataLoader(shard, batch_size=self.opt.batch_size, num_workers=self._workers())
         part = evaluate(model, loader, self.device, self.start_stage, with_features, self.show_progress, desc)
         parts = gather_objects(part, self.dist)
         indices = np.concatenate([p.indices for p in parts])
@@ -177,11 +180,11 @@ class TrainingSession:
         if not self.args.no_class_weights:
             weights = torch.from_numpy(class_weights(self.label_ids("train"), len(self.labels))).to(self.device)
             log.info("class weights %s", dict(zip(self.labels, np.round(weights.cpu().numpy(), 3).tolist())))
-        reduction = "none" if self.opt["reweight_by"] else "mean"  # engine takes the weighted mean
-        return nn.CrossEntropyLoss(weight=weights, label_smoothing=self.opt["label_smoothing"], reduction=reduction)
+        reduction = "none" if self.opt.reweight_by else "mean"  # engine takes the weighted mean
+        return nn.CrossEntropyLoss(weight=weights, label_smoothing=self.opt.label_smoothing, reduction=reduction)
 
     def loss_sample_weights(self) -> torch.Tensor | None:
-        column = self.opt["reweight_by"]
+        column = self.opt.reweight_by
         if not column:
             return None
         weights = group_balance_weights(self.splits["train"], column)
@@ -194,13 +197,13 @@ class TrainingSession:
             if param.requires_grad:
                 # No weight decay on norms and biases (timm / torchvision reference practice).
                 (no_decay if param.ndim <= 1 else decay).append(param)
-        groups = [{"params": decay, "weight_decay": self.opt["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=self.opt["lr"])
+        groups = [{"params": decay, "weight_decay": self.opt.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.opt.lr)
 
     def schedulers(self, optimizer, steps_per_epoch: int):
-        warmup = max(1, int(self.opt["warmup_epochs"] * steps_per_epoch))
-        total = max(warmup + 1, self.opt["epochs"] * steps_per_epoch)
-        cosine = self.opt["schedule"] == "cosine"
+        warmup = max(1, int(self.opt.warmup_epochs * steps_per_epoch))
+        total = max(warmup + 1, self.opt.epochs * steps_per_epoch)
+        cosine = self.opt.schedule == "cosine"
 
         def factor(step: int) -> float:
             if step < warmup:
@@ -240,7 +243,7 @@ class TrainingSession:
                 writer.close()
         barrier(self.dist)
         stop = self.args.stop_after_epoch
-        if stop is not None and state["epoch"] >= stop and state["epoch"] < self.opt["epochs"]:
+        if stop is not None and state["epoch"] >= stop and state["epoch"] < self.opt.epochs:
             log.info("stopped after epoch %d as asked; continue with --resume", state["epoch"])
             return
         if self.dist.is_main:
@@ -265,9 +268,9 @@ class TrainingSession:
             return state
         ckpt = load_checkpoint(path)
         saved = ckpt["options"]
-        if saved.get("arch") != self.opt["arch"] or list(ckpt["labels"]) != list(self.labels):
+        if saved.get("arch") != self.opt.arch or list(ckpt["labels"]) != list(self.labels):
             raise ValueError(f"--resume: {path} was trained with {saved.get('arch')} on {ckpt['labels']}, not "
-                             f"{self.opt['arch']} on {list(self.labels)}")
+                             f"{self.opt.arch} on {list(self.labels)}")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         per_step.load_state_dict(ckpt["scheduler"])
@@ -280,26 +283,26 @@ class TrainingSession:
         return state
 
     def _epochs(self, model, wrapped, loader, criterion, optimizer, per_step, plateau, scaler, state, writer) -> None:
-        for epoch in range(state["epoch"] + 1, self.opt["epochs"] + 1):
-            if state["bad_epochs"] >= self.opt["patience"]:
+        for epoch in range(state["epoch"] + 1, self.opt.epochs + 1):
+            if state["bad_epochs"] >= self.opt.patience:
                 break
             self.train_set.set_epoch(epoch)
-            self.shuffle_generator.manual_seed(self.opt["seed"] * 1000 + epoch)
+            self.shuffle_generator.manual_seed(self.opt.seed * 1000 + epoch)
             if isinstance(loader.sampler, DistributedSampler):
                 loader.sampler.set_epoch(epoch)
             started = time.monotonic()
             # Under plateau scheduling the per-step scheduler only does the warm-up;
             # stepping it later would undo the plateau's reductions.
-            in_warmup = epoch <= math.ceil(self.opt["warmup_epochs"])
+            in_warmup = epoch <= math.ceil(self.opt.warmup_epochs)
             step_scheduler = per_step if plateau is None or in_warmup else None
             train_stats = train_one_epoch(
                 wrapped, criterion, optimizer, loader, self.device, epoch, self.start_stage,
-                self.opt["freeze_stages"], step_scheduler, scaler, self.opt["clip_grad_norm"], self.show_progress,
+                self.opt.freeze_stages, step_scheduler, scaler, self.opt.clip_grad_norm, self.show_progress,
                 self.sample_loss_weights,
             )
             val = self.eval_outputs(model, self.val_set)
             val_metrics = self._summary(val)
-            if plateau is not None and epoch > self.opt["warmup_epochs"]:
+            if plateau is not None and epoch > self.opt.warmup_epochs:
                 plateau.step(val_metrics["macro_f1"])
             self._record(epoch, train_stats, val_metrics, time.monotonic() - started, state, writer)
             if self.dist.is_main:
@@ -307,7 +310,7 @@ class TrainingSession:
             barrier(self.dist)
             if self.args.stop_after_epoch is not None and epoch >= self.args.stop_after_epoch:
                 break
-            if state["bad_epochs"] >= self.opt["patience"]:
+            if state["bad_epochs"] >= self.opt.patience:
                 log.info("early stopping: val macro-F1 has not improved for %d epochs", state["bad_epochs"])
                 break
 
@@ -346,7 +349,7 @@ class TrainingSession:
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": per_step.state_dict(),
                 "plateau": plateau.state_dict() if plateau is not None else {}, "scaler": scaler.state_dict(),
                 "torch_rng": torch.get_rng_state(), "labels": list(self.labels), "args": plain_args(self.args),
-                "options": {k: str(v) if isinstance(v, Path) else v for k, v in self.opt.items()},
+                "options": self.opt.to_dict(),
                 **{k: state[k] for k in ("epoch", "best_f1", "best_epoch", "bad_epochs", "history")},
             },
             self.out / CHECKPOINT_NAME,

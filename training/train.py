@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import random
+import shlex
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder: log, checkpoints, model/")
     parser.add_argument("--preset", default="default", choices=sorted(presets.PRESETS), help="named defaults (training/presets.py)")
     parser.add_argument("--labels", default=None, help="comma-separated class names in model order (default: sorted labels in the data)")
-    parser.add_argument("--arch", default=None, help=f"architecture (default {b['arch']}); see cxrviewer.model.architectures")
+    parser.add_argument("--arch", default=None, help=f"architecture (default {b.arch}); see cxrviewer.model.architectures")
     parser.add_argument("--weights", default=None, help="imagenet | none | PATH to a safetensors/tensor-only .pth file")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("-b", "--batch-size", type=int, default=None)
@@ -107,8 +108,8 @@ def main(args: argparse.Namespace) -> int:
         device = torch.device("cuda", dist_info.local_rank)
     logging_setup = RunLogging(args.out, dist_info.is_main)
     try:
-        seed_everything(options["seed"] + dist_info.rank, args.deterministic)
-        session = TrainingSession(args, options, device, dist_info)
+        seed_everything(options.seed + dist_info.rank, args.deterministic)
+        session = TrainingSession(args, options, device, dist_info, command=command_line(args))
         session.run()
         return EXIT_OK
     finally:
@@ -116,19 +117,36 @@ def main(args: argparse.Namespace) -> int:
         cleanup_distributed(dist_info)
 
 
-def resolve_options(args: argparse.Namespace) -> dict:
-    explicit = {key: getattr(args, key, None) for key in presets.BASE}
+def resolve_options(args: argparse.Namespace) -> presets.TrainOptions:
+    """The one place argparse values and a preset become TrainOptions."""
+    explicit = {key: getattr(args, key, None) for key in presets.TrainOptions.names()}
     options = presets.resolve(explicit, args.preset)
-    if options["cache_stages"] is None:
-        options["cache_stages"] = options["freeze_stages"]
-    if options["cache_features"] and not 1 <= options["cache_stages"] <= options["freeze_stages"]:
+    if options.cache_features and not 1 <= options.cache_stages <= options.freeze_stages:
         raise ValueError("--cache-features needs --freeze-stages N (N >= 1) and --cache-stages <= N: "
                          "only frozen stages can be cached")
     if args.balanced_sampler and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("--balanced-sampler is not supported under torchrun; class weights are used instead")
-    if options["epochs"] < 1 or options["batch_size"] < 1:
+    if options.epochs < 1 or options.batch_size < 1:
         raise ValueError("--epochs and --batch-size must be at least 1")
     return options
+
+
+def command_line(args) -> str:
+    """The `cxr train` command that reproduces this run: every option that differs from its default.
+
+    Rebuilt from the parsed arguments rather than sys.argv, so it is right however
+    the run was started (cxr, python -m training.train, torchrun, a test).
+    """
+    words = ["cxr", "train"]
+    for action in get_args_parser(add_help=False)._actions:
+        if not action.option_strings or not hasattr(args, action.dest):
+            continue
+        value = getattr(args, action.dest)
+        if value == action.default:
+            continue
+        flag = max(action.option_strings, key=len)
+        words += [flag] if action.nargs == 0 else [flag, str(value)]
+    return shlex.join(words)
 
 
 def _device(name: str) -> torch.device:

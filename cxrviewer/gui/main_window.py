@@ -12,6 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
+from cxrviewer.io.formats import file_dialog_filter
 from cxrviewer.resources import bundled_model_dir
 
 from . import dialogs
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 4  # decoded images kept for instant previous/next
 _TITLE = "cxrviewer — research use only"
-_FILE_FILTER = "Images (*.dcm *.dicom *.dic *.png *.jpg *.jpeg);;All files (*)"
 
 
 def local_paths(urls: Iterable[QUrl]) -> list[Path]:
@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self._add_files(list(result.files), select=select)
 
     def choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), _FILE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), file_dialog_filter())
         if files:
             self.open_paths(files)
 

@@ -25,9 +25,6 @@ from .raster import load_raster
 
 log = logging.getLogger(__name__)
 
-# Extensions worth opening when walking folders; DICOM files often have none.
-IMAGE_SUFFIXES = frozenset({".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ""})
-
 
 def load_image(path: str | Path) -> LoadedImage:
     """Decode a DICOM, PNG or JPEG file into a display-ready LoadedImage."""
@@ -79,4 +76,4 @@ def _reason(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
 
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_SIDE", "load_image", "sniff_kind"]
+__all__ = ["MAX_SIDE", "load_image", "sniff_kind"]

@@ -8,18 +8,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .detect import read_head, sniff_kind
+from .formats import is_image_file
 
 log = logging.getLogger(__name__)
-
-# Extensions that name an image format we read; other files are kept only if their
-# first bytes say DICOM/PNG/JPEG (DICOM files often have no or odd extensions).
-IMAGE_EXTENSIONS = frozenset({".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ".jpe"})
-# Never images, common beside them: skip without opening.
-_SKIP_EXTENSIONS = frozenset({".txt", ".csv", ".json", ".xml", ".md", ".html", ".pdf", ".zip",
-                              ".py", ".log", ".ini", ".yaml", ".yml"})
-_SKIP_NAMES = frozenset({"DICOMDIR"})  # a directory index: DICOM without an image
-
 
 def natural_key(name: str) -> list:
     """Sort key putting 'img2' before 'img10'."""
@@ -63,14 +54,4 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 def _is_candidate(path: Path) -> bool:
-    if path.name in _SKIP_NAMES:
-        return False
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_EXTENSIONS:
-        return True
-    if suffix in _SKIP_EXTENSIONS:
-        return False
-    try:
-        return sniff_kind(read_head(path)) is not None
-    except OSError:
-        return False
+    return is_image_file(path)

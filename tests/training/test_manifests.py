@@ -32,3 +32,20 @@ def test_image_folder_skips_hidden_files_and_folders(tmp_path, cxr3_dir):
     shutil.copy(image, tmp_path / ".Trash" / "y.jpg")
     samples, _ = read_image_folder(tmp_path)
     assert [(s.path.name, s.label) for s in samples] == [("x.jpg", "normal")]
+
+
+def test_image_folders_read_extensionless_dicom_like_the_viewer(tmp_path, dicom_dir, cxr3_dir):
+    """One extension list for the project: training sees the files the viewer's folder walk opens."""
+    import shutil
+
+    from cxrviewer.io import iter_image_files
+    from training.data import read_image_folder
+
+    (tmp_path / "normal").mkdir()
+    (tmp_path / "pneumonia").mkdir()
+    shutil.copy(dicom_dir / "chest_dx_mono2_uncompressed.dcm", tmp_path / "normal" / "IM000001")
+    (tmp_path / "normal" / "notes.txt").write_text("not an image")
+    shutil.copy(next((cxr3_dir / "images" / "nih_pneumonia").glob("*.jpg")), tmp_path / "pneumonia" / "a.JPE")
+    samples, _ = read_image_folder(tmp_path)
+    assert sorted(s.path.name for s in samples) == ["IM000001", "a.JPE"]
+    assert sorted(p.name for p in iter_image_files([tmp_path])) == ["IM000001", "a.JPE"]

@@ -34,7 +34,7 @@ def test_train_exports_a_loadable_model_dir(data_csv, tmp_path):
     training = config["training"]
     assert training["manifest_sha256"] and training["git_commit"]
     assert training["options"]["arch"] == "simple_cnn" and training["epochs_run"] == 3
-    assert "val" in training["metrics"] and training["metrics"]["val"]["overall"]["n"] == 12
+    assert "val" in training["metrics"] and training["metrics"]["val"]["n"] == 12
     card = (out / "model" / "MODEL_CARD.md").read_text()
     assert "not for diagnosis" in card.lower() or "must not be\nused for diagnosis" in card
     assert "--preset tiny" in card  # the exact command
