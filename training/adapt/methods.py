@@ -51,6 +51,20 @@ def pooled_features(model: CxrClassifier, maps: np.ndarray, batch_size: int = 12
     return torch.cat(out).numpy()
 
 
+def balance_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-image weights giving every class present the same total weight (mean 1).
+
+    The site's class mix is whatever its labellers had to hand; macro-F1 and
+    sensitivity per class should not depend on it. The calibration step afterwards
+    (temperature on out-of-fold logits) restores probabilities for the site's mix.
+    """
+    counts = np.bincount(labels, minlength=int(labels.max()) + 1).astype(np.float64)
+    present = counts > 0
+    per_class = np.zeros_like(counts)
+    per_class[present] = len(labels) / (present.sum() * counts[present])
+    return per_class[labels].astype(np.float32)
+
+
 def _frozen_rows_mask(num_classes: int, present: Sequence[int], has_source: bool) -> torch.Tensor:
     """1 for classifier rows that may change: present classes, or all when source data is mixed in."""
     mask = torch.ones(num_classes) if has_source else torch.zeros(num_classes)
@@ -116,11 +130,11 @@ def _stack_views(model, site: FeatureSet, source: FeatureSet | None):
     for group, share in ((site, 1.0), (source, 0.5)):
         if group is None or not len(group):
             continue
-        per_image = share * (len(site) / len(group)) / len(group.views)
+        per_image = share * (len(site) / len(group)) / len(group.views) * balance_weights(group.labels)
         for view in group.views:
             parts.append(pooled_features(model, view))
             labels.append(group.labels)
-            weights.append(np.full(len(group), per_image))
+            weights.append(per_image)
     return np.concatenate(parts), np.concatenate(labels), np.concatenate(weights)
 
 
@@ -139,8 +153,9 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
         p.requires_grad_(True)
     data = FeatureSet.concat([site, source]) if source is not None and len(source) else site
     weights = np.ones(len(data), dtype=np.float32)
+    weights[:len(site)] = balance_weights(site.labels)
     if len(data) > len(site):
-        weights[len(site):] = 0.5 * len(site) / (len(data) - len(site))
+        weights[len(site):] = 0.5 * len(site) / (len(data) - len(site)) * balance_weights(data.labels[len(site):])
     mask = _frozen_rows_mask(adapted.classifier.out_features, present, len(data) > len(site))
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     steps = epochs * math.ceil(len(data) / batch_size)

@@ -18,11 +18,11 @@ class AdaptOptions:
     label_map: tuple[tuple[str, str], ...] = ()  # site label -> model label
     methods: tuple[str, ...] = METHODS
     folds: int = 3  # grouped cross-validation folds used to choose the method and report before/after
-    views: int = 4  # cached views per image: the plain one and views - 1 augmented ones
-    epochs: int = 30  # fine-tuning epochs over the site images (each epoch draws one view per image)
+    views: int = 6  # cached views per image: the plain one and views - 1 augmented ones
+    epochs: int = 40  # fine-tuning epochs over the site images (each epoch draws one view per image)
     batch_size: int = 32
-    lr: float = 1e-3
-    l2sp: float = 0.01  # pull toward the base model's weights (L2-SP, Li et al. 2018)
+    lr: float = 2e-3
+    l2sp: float = 3e-4  # pull toward the base model's weights (L2-SP, Li et al. 2018); see bench_site_shift
     source_data: Path | None = None  # the base model's training data, mixed in against forgetting
     source_per_class: int = 60
     bootstrap: int = 1000
