@@ -32,6 +32,15 @@ from .adapt_results import results_widget
 from .dialogs import NOT_FOR_DIAGNOSIS
 
 WORK_DIR = ".adapt-work"
+PHASE_TITLES = {
+    "reading images": "Reading the images",
+    "computing features": "Running the frozen part of the model",
+    "cross-validating recalibrate": "Trying recalibration",
+    "cross-validating linear": "Trying a new linear head",
+    "cross-validating finetune": "Trying fine-tuning of the last layers",
+    "fitting the final model": "Fitting the chosen method on all images",
+    "writing the model": "Saving the model",
+}
 
 
 def _duration(seconds: float | None) -> str:
@@ -69,7 +78,8 @@ class AdaptDialog(QDialog):
         self.results_box = QGroupBox("3. Before and after, on this site's images")
         self.results_layout = QVBoxLayout(self.results_box)
         self.results_box.setVisible(False)
-        layout.addWidget(self.results_box, stretch=1)
+        layout.addWidget(self.results_box, stretch=100)
+        layout.addStretch(1)  # keeps the groups above compact while there are no results
         layout.addLayout(self._buttons())
         note = QLabel(f"<i>{html.escape(NOT_FOR_DIAGNOSIS)}</i>")
         note.setWordWrap(True)
@@ -217,7 +227,8 @@ class AdaptDialog(QDialog):
 
     def _on_progress(self, event: dict) -> None:
         self.progress_bar.setValue(int(1000 * event.get("overall", 0)))
-        parts = [f"{event['phase'].capitalize()} ({100 * event.get('fraction', 0):.0f} %)"]
+        title = PHASE_TITLES.get(event["phase"], event["phase"].capitalize())
+        parts = [f"{title} ({100 * event.get('fraction', 0):.0f} %)"]
         if event.get("loss") is not None:
             parts.append(f"training loss {event['loss']:.3f}")
         if event.get("held_out_macro_f1") is not None:

@@ -40,9 +40,11 @@ def _arguments(data: Path, model: Path, label_map: str) -> list[str]:
 class AdaptProcess(QObject):
     """One `cxr adapt` child at a time (plus a short-lived --check child)."""
 
-    checked = Signal(dict)  # {"ok": bool, "counts": ..., "problems": ...}
-    progress = Signal(dict)  # {"phase", "fraction", "overall", "eta_s", "loss"?, "held_out_macro_f1"?}
-    done = Signal(dict)  # the run's adaptation.json, plus "model_dir"
+    # Signal(object), not Signal(dict): a dict would become a QVariantMap and lose the
+    # order of its keys (the model's class order).
+    checked = Signal(object)  # dict: {"ok": bool, "counts": ..., "problems": ...}
+    progress = Signal(object)  # dict: {"phase", "fraction", "overall", "eta_s", "loss"?, "held_out_macro_f1"?}
+    done = Signal(object)  # dict: the run's adaptation.json, plus "model_dir"
     failed = Signal(str)
     cancelled = Signal()
 

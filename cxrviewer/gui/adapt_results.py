@@ -101,7 +101,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     plot.setLabel("left", y_label)
     plot.setXRange(0, 1, padding=0.02)
     plot.setYRange(0, 1, padding=0.02)
-    plot.setAspectLocked(True)
+    plot.setMouseEnabled(x=False, y=False)  # a fixed unit square: nothing to pan or zoom
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.addLegend(offset=(-10, 10))
     plot.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DotLine))

@@ -43,6 +43,7 @@ def test_the_data_check_names_unknown_labels_and_counts_known_ones(qtbot, dialog
         dialog.set_data(site_csv, LABEL_MAP)
     text = dialog.check_label.text()
     assert "normal: <b>10</b>" in text and "pneumonia: <b>10</b>" in text and "No images of covid" in text
+    assert text.index("normal:") < text.index("pneumonia:") < text.index("covid:")  # the model's class order
     assert dialog.start_button.isEnabled()
 
 

@@ -51,7 +51,7 @@ def warnings_for(results: dict, intervals: dict, present_names: Sequence[str], a
                  has_source: bool) -> list[str]:
     out = []
     if results["n"] < SMALL_SITE:
-        out.append(f"Only {results['n']} site images were held out: the numbers below are rough.")
+        out.append(f"Only {results['n']} site images were held out: these numbers are rough.")
     small = [c for c in present_names if (results["per_class"].get(c, {}).get("support") or 0) < SMALL_CLASS]
     if small:
         out.append(f"Fewer than {SMALL_CLASS} site images of {', '.join(small)}: their figures are not reliable.")
