@@ -23,12 +23,20 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from .requests import BatchProgress, InferenceRequest
 
 MAX_PENDING_BATCHES = 8
 MAX_UNDELIVERED = 4
+
+
+class Command(Enum):
+    """What the worker thread does besides analysing images (a typo is an AttributeError, not a no-op)."""
+
+    LOAD_MODEL = "load_model"
+    FINISH_BATCH = "finish_batch"
 
 
 class QueueFullError(RuntimeError):
@@ -55,7 +63,7 @@ class Work:
 
     request: InferenceRequest | None = None
     batch: BatchJob | None = None
-    command: tuple[str, Any] | None = None
+    command: tuple[Command, Any] | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def is_cancelled(self) -> bool:
@@ -65,14 +73,14 @@ class Work:
 class WorkQueue:
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._commands: deque[tuple[str, Any]] = deque()
+        self._commands: deque[tuple[Command, Any]] = deque()
         self._interactive: Work | None = None
         self._running: Work | None = None
         self._batches: deque[BatchJob] = deque()
         self._undelivered = 0
         self._stopped = False
 
-    def put_command(self, name: str, argument: Any) -> None:
+    def put_command(self, name: Command, argument: Any) -> None:
         with self._cond:
             self._commands.append((name, argument))
             self._cond.notify_all()
@@ -154,7 +162,7 @@ class WorkQueue:
             job = self._batches[0]
             if job.cancelled.is_set() or job.next_index >= len(job.requests):
                 self._batches.popleft()
-                return Work(command=("finish_batch", job))
+                return Work(command=(Command.FINISH_BATCH, job))
             if self._undelivered >= MAX_UNDELIVERED:
                 return None  # back-pressure: wait for delivered()
             job.next_index += 1

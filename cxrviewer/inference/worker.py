@@ -70,14 +70,12 @@ from .requests import (
     ModelInfo,
     ModelLoadFailure,
 )
-from .work_queue import BatchJob, Work, WorkQueue
+from .work_queue import BatchJob, Command, Work, WorkQueue
 
 log = logging.getLogger(__name__)
 
 ENGINE_MODULE = "cxrviewer.inference.engine"  # imported by name, in the worker thread only
 CLOSE_WAIT_MS = 30_000
-_LOAD = "load_model"
-_FINISH_BATCH = "finish_batch"
 NO_MODEL_MESSAGE = "No AI model is loaded, so the image was not analysed (see the model message)."
 _orphans: set[QThread] = set()  # threads that outlived close(); kept alive until they end
 
@@ -111,9 +109,9 @@ class _InferenceThread(QThread):
     def _do(self, work: Work) -> None:
         if work.command is not None:
             name, argument = work.command
-            if name == _LOAD:
+            if name is Command.LOAD_MODEL:
                 self._load(argument)
-            elif name == _FINISH_BATCH:
+            elif name is Command.FINISH_BATCH:
                 self.progress.emit(argument.progress(finished=True))
             return
         self._analyse(work)
@@ -205,7 +203,7 @@ class InferenceWorker(QObject):
         app = QCoreApplication.instance()
         if app is not None:  # a safety net: a window that forgets close() must not crash on exit
             app.aboutToQuit.connect(self.close)
-        self._queue.put_command(_LOAD, self._initial_dir)
+        self._queue.put_command(Command.LOAD_MODEL, self._initial_dir)
         self._thread.start()
 
     def submit(self, image: LoadedImage | str | Path, *, cam: bool = True,
@@ -250,7 +248,7 @@ class InferenceWorker(QObject):
     def load_model(self, model_dir: str | Path) -> None:
         """Switch models after the running request; refusal -> model_failed, old model kept."""
         self._check_open()
-        self._queue.put_command(_LOAD, Path(model_dir))
+        self._queue.put_command(Command.LOAD_MODEL, Path(model_dir))
 
     @property
     def model_info(self) -> ModelInfo | None:

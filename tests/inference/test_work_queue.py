@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cxrviewer.inference.requests import InferenceRequest
-from cxrviewer.inference.work_queue import MAX_PENDING_BATCHES, MAX_UNDELIVERED, BatchJob, QueueFullError, WorkQueue
+from cxrviewer.inference.work_queue import MAX_PENDING_BATCHES, MAX_UNDELIVERED, BatchJob, Command, QueueFullError, WorkQueue
 
 
 def _request(i: int, batch_id: int | None = None) -> InferenceRequest:
@@ -22,11 +22,11 @@ def test_commands_then_interactive_then_batch():
     queue = WorkQueue()
     queue.put_batch(_batch(1, 1))
     queue.put_interactive(_request(7))
-    queue.put_command("load_model", Path("m"))
-    assert queue.take().command == ("load_model", Path("m"))
+    queue.put_command(Command.LOAD_MODEL, Path("m"))
+    assert queue.take().command == (Command.LOAD_MODEL, Path("m"))
     assert queue.take().request.request_id == 7
     assert queue.take().request.request_id == 100
-    assert queue.take().command[0] == "finish_batch"
+    assert queue.take().command[0] is Command.FINISH_BATCH
 
 
 def test_latest_interactive_wins_and_the_running_one_is_cancelled():
@@ -67,7 +67,7 @@ def test_cancel_batch_skips_the_rest_and_finishes_it():
     queue.cancel_batch(1)
     assert first.is_cancelled()
     finish = queue.take()
-    assert finish.command == ("finish_batch", job)
+    assert finish.command == (Command.FINISH_BATCH, job)
     assert job.progress(finished=True).cancelled
 
 
