@@ -215,9 +215,14 @@ class MainWindow(QMainWindow):
         from .adapt_dialog import AdaptDialog
         from .model_summary import model_name
 
-        if self.adapt_dialog is None:
-            info = self.ai.model_info
-            base = info.model_dir if info is not None else bundled_model_dir()
+        info = self.ai.model_info
+        base = info.model_dir if info is not None else bundled_model_dir()
+        dialog = self.adapt_dialog
+        if dialog is not None and dialog.base_model != base and not dialog.process.is_running():
+            dialog.process.shutdown()
+            dialog.deleteLater()  # the active model changed: adapt that one from now on
+            dialog = self.adapt_dialog = None
+        if dialog is None:
             name = model_name(info) if info is not None else base.name
             self.adapt_dialog = AdaptDialog(base, name, self.adapted_models_root, self)
             self.adapt_dialog.useModel.connect(self.ai.load_model)
