@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import random
-import shlex
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cxrviewer.model.weights import WeightsMismatchError
 
 from . import presets
 from .augment import AUGMENTATIONS
+from .command_record import reproducing_command
 from .data import DataError
 from .distributed import cleanup_distributed, init_distributed
 from .run_setup import RunLogging
@@ -132,21 +132,8 @@ def resolve_options(args: argparse.Namespace) -> presets.TrainOptions:
 
 
 def command_line(args) -> str:
-    """The `cxr train` command that reproduces this run: every option that differs from its default.
-
-    Rebuilt from the parsed arguments rather than sys.argv, so it is right however
-    the run was started (cxr, python -m training.train, torchrun, a test).
-    """
-    words = ["cxr", "train"]
-    for action in get_args_parser(add_help=False)._actions:
-        if not action.option_strings or not hasattr(args, action.dest):
-            continue
-        value = getattr(args, action.dest)
-        if value == action.default:
-            continue
-        flag = max(action.option_strings, key=len)
-        words += [flag] if action.nargs == 0 else [flag, str(value)]
-    return shlex.join(words)
+    """The `cxr train` command that reproduces this run."""
+    return reproducing_command(["cxr", "train"], get_args_parser(add_help=False), args)
 
 
 def _device(name: str) -> torch.device:

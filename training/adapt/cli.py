@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import signal
 import sys
 import time
@@ -131,17 +130,10 @@ def _duration(seconds: float) -> str:
 
 
 def command_line(args: argparse.Namespace) -> str:
-    """The `cxr adapt` command that reproduces this run: every option that differs from its default."""
-    words = ["cxr", "adapt"]
-    for action in get_args_parser(add_help=False)._actions:
-        if not action.option_strings or action.dest in ("progress", "resume") or not hasattr(args, action.dest):
-            continue
-        value = getattr(args, action.dest)
-        if value == action.default:
-            continue
-        flag = max(action.option_strings, key=len)
-        words += [flag] if action.nargs == 0 else [flag, str(value)]
-    return shlex.join(words)
+    """The `cxr adapt` command that reproduces this run (progress and resume change nothing)."""
+    from ..command_record import reproducing_command
+
+    return reproducing_command(["cxr", "adapt"], get_args_parser(add_help=False), args, skip=("progress", "resume"))
 
 
 def _raise_interrupt(signum, frame):

@@ -9,6 +9,7 @@ fold and a resumed run reuse it; only the tail after the split is ever trained.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cxrviewer.atomic_files import create_temp_beside
+from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.model.architectures import CxrClassifier
 from cxrviewer.model.preprocess import PreprocessConfig, preprocess
 
@@ -111,17 +112,9 @@ def preprocessed_inputs(samples: Sequence[Sample], config: PreprocessConfig, pat
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = create_temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def extract(model: CxrClassifier, samples: Sequence[Sample], label_ids: np.ndarray, config: PreprocessConfig,
