@@ -1,12 +1,13 @@
 """Decoding and folder walking off the UI thread.
 
-One worker QObject lives in one QThread and takes jobs from a JobQueue: the
-image the reader asked for first, then folder scans, then list previews, so
-the wanted image is never stuck behind a folder's worth of thumbnails. Results
-come back as plain frozen dataclasses through a queued signal.
+A TaskThread (cxrviewer.tasks) takes jobs from a TaskQueue with three lanes: the
+image the reader asked for first (latest wins: asking for another image cancels
+it), then folder scans, then list previews, so the wanted image is never stuck
+behind a folder's worth of thumbnails. Results come back as plain frozen
+dataclasses through the thread's queued signal.
 
 Cancellation is cooperative: cancelled jobs leave the queue, a running decode
-checks its flag before the thumbnail and before reporting, and a folder scan
+checks its token before the thumbnail and before reporting, and a folder scan
 checks it between files. A decode in progress cannot be interrupted (pydicom
 has no hook), so shutdown waits for it; the thread is never terminated.
 """
@@ -19,18 +20,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from cxrviewer.imaging.windowing import standard_presets
 from cxrviewer.io import ImageLoadError, LoadedImage, Window, load_image
 
+from cxrviewer.tasks.qt_thread import TaskThread
+from cxrviewer.tasks.queue import CancelToken, Lane, Policy, Task, TaskQueue
+
 from .file_discovery import expand_paths
-from .job_queue import DISPLAY, SCAN, THUMBNAIL, Job, JobQueue
 from .thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DISPLAY", "SCAN", "THUMBNAIL", "ImageLoader", "LoadResult"]
+
+DISPLAY = "display"  # the image the reader asked to see
+SCAN = "scan"  # walk a folder for image files
+THUMBNAIL = "thumbnail"  # a preview for the image list
+LANES = (Lane(DISPLAY, Policy.LATEST_WINS), Lane(SCAN), Lane(THUMBNAIL))
 
 _SHUTDOWN_WAIT_MS = 30_000
 
@@ -53,6 +61,13 @@ class LoadResult:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class Job:
+    request_id: int
+    path: Path
+    purpose: str
+
+
 def describe_failure(path: Path, exc: BaseException) -> str:
     if isinstance(exc, ImageLoadError):
         return str(exc)
@@ -61,24 +76,24 @@ def describe_failure(path: Path, exc: BaseException) -> str:
     return f"{path.name}: could not be opened ({type(exc).__name__})"
 
 
-def _scan(job: Job) -> LoadResult | None:
-    files = expand_paths([job.path], stop=job.cancelled)
-    if job.cancelled.is_set():
+def _scan(job: Job, token: CancelToken) -> LoadResult | None:
+    files = expand_paths([job.path], stop=token)
+    if token.is_cancelled():
         return None
     return LoadResult(job.request_id, job.path, SCAN, files=tuple(files))
 
 
-def _load(job: Job) -> LoadResult | None:
+def _load(job: Job, token: CancelToken) -> LoadResult | None:
     try:
         image = load_image(job.path)
-        if job.cancelled.is_set():
+        if token.is_cancelled():
             return None
         thumbnail = make_thumbnail(image)
     except Exception as exc:  # any failure is reported, never raised into Qt
         log.info("load failed: %s", type(exc).__name__)  # no path: it may name a patient
         log.debug("load failure detail", exc_info=True)
         return LoadResult(job.request_id, job.path, job.purpose, error=describe_failure(job.path, exc))
-    if job.cancelled.is_set():
+    if token.is_cancelled():
         return None
     if job.purpose != DISPLAY:
         return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail)
@@ -87,40 +102,34 @@ def _load(job: Job) -> LoadResult | None:
                       presets=standard_presets(image), thumbnail=thumbnail)
 
 
-class _Worker(QObject):
-    finished = Signal(object)  # LoadResult
+def handle(task: Task) -> list[LoadResult]:
+    """One job in the loader thread -> the results to report (none when cancelled)."""
+    job: Job = task.payload
+    result = _scan(job, task.token) if job.purpose == SCAN else _load(job, task.token)
+    return [] if result is None else [result]
 
-    def __init__(self, queue: JobQueue) -> None:
-        super().__init__()
-        self._queue = queue
 
-    @Slot()
-    def drain(self) -> None:
-        while (job := self._queue.pop()) is not None:
-            try:
-                result = _scan(job) if job.purpose == SCAN else _load(job)
-            finally:
-                self._queue.done(job)
-            if result is not None:
-                self.finished.emit(result)
+def _handle_and_finish(queue: TaskQueue):
+    def run(task: Task) -> list[LoadResult]:
+        try:
+            return handle(task)
+        finally:
+            queue.done(task)  # before the result is sent: a window told "loaded" sees the loader idle
+
+    return run
 
 
 class ImageLoader(QObject):
     """Owns the loader thread. ``loaded`` carries every LoadResult that was not cancelled."""
 
     loaded = Signal(object)  # LoadResult
-    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
-        self._queue = JobQueue()
-        self._thread = QThread()
-        self._thread.setObjectName("cxr-image-loader")
-        self._worker = _Worker(self._queue)
-        self._worker.moveToThread(self._thread)
-        self._wake.connect(self._worker.drain)
-        self._worker.finished.connect(self.loaded)
+        self._queue = TaskQueue(LANES)
+        self._thread = TaskThread("cxr-image-loader", self._queue.take, _handle_and_finish(self._queue))
+        self._thread.emitted.connect(self.loaded)
         self._closed = False
         app = QCoreApplication.instance()
         if app is not None:  # also stop cleanly when the app quits without closing the window
@@ -128,16 +137,15 @@ class ImageLoader(QObject):
         self._thread.start()
 
     def request(self, path: Path, purpose: str = DISPLAY) -> int:
-        """Queue a job; a display request supersedes any display request still waiting."""
+        """Queue a job; a display request supersedes the display request waiting or running."""
         if self._closed:
             raise RuntimeError("loader is shut down")
         path = Path(path)
         if purpose == DISPLAY:
-            self._queue.cancel(DISPLAY)
-            self._queue.drop_thumbnail(path)
+            # A display job brings its thumbnail too; no need to decode the file twice.
+            self._queue.cancel(THUMBNAIL, where=lambda job: job.path == path)
         request_id = next(self._ids)
-        self._queue.put(Job(request_id, path, purpose))
-        self._wake.emit()
+        self._queue.put(purpose, Job(request_id, path, purpose))
         return request_id
 
     def cancel_pending(self) -> None:
@@ -152,11 +160,9 @@ class ImageLoader(QObject):
         if self._closed:
             return
         self._closed = True
-        self._queue.cancel()
-        self._thread.quit()
+        self._queue.stop()
         if not self._thread.wait(_SHUTDOWN_WAIT_MS):
             log.error("image loader did not stop within %d s", _SHUTDOWN_WAIT_MS // 1000)
-        self._worker.deleteLater()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

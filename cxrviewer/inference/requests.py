@@ -116,3 +116,10 @@ class ModelLoadFailure:
     model_dir: Path
     message: str
     current: ModelInfo | None
+
+
+@dataclass(frozen=True)
+class RequestStarted:
+    """The worker thread began analysing an interactive request."""
+
+    request_id: int

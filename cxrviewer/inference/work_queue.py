@@ -1,6 +1,6 @@
 """The worker thread's to-do list: a "latest wins" slot, a bounded batch queue, commands.
 
-Thread-safe, no Qt, no torch. The worker thread calls ``take()``, which blocks
+The inference lanes on the shared cxrviewer.tasks TaskQueue. Thread-safe, no Qt, no torch. The worker thread calls ``take()``, which blocks
 until there is something to do, in this order: stop, a command (model load),
 the interactive request, the next image of the oldest batch.
 
@@ -21,15 +21,22 @@ Bounds and back-pressure
 from __future__ import annotations
 
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from cxrviewer.tasks.queue import Lane, Policy, QueueFullError, Task, TaskQueue
 
 from .requests import BatchProgress, InferenceRequest
 
 MAX_PENDING_BATCHES = 8
 MAX_UNDELIVERED = 4
+
+COMMANDS, INTERACTIVE, BATCHES = "commands", "interactive", "batches"
+LANES = (Lane(COMMANDS), Lane(INTERACTIVE, Policy.LATEST_WINS),
+         Lane(BATCHES, Policy.GROUPS, max_waiting=MAX_PENDING_BATCHES))
+
+__all__ = ["MAX_PENDING_BATCHES", "MAX_UNDELIVERED", "BatchJob", "Command", "QueueFullError", "Work", "WorkQueue"]
 
 
 class Command(Enum):
@@ -39,15 +46,10 @@ class Command(Enum):
     FINISH_BATCH = "finish_batch"
 
 
-class QueueFullError(RuntimeError):
-    """Too many batches are waiting; the message says so in plain words."""
-
-
 @dataclass(eq=False)
 class BatchJob:
     batch_id: int
     requests: tuple[InferenceRequest, ...]
-    next_index: int = 0
     done: int = 0
     failed: int = 0
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -64,113 +66,66 @@ class Work:
     request: InferenceRequest | None = None
     batch: BatchJob | None = None
     command: tuple[Command, Any] | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    task: Task | None = None
 
     def is_cancelled(self) -> bool:
-        return self.cancelled.is_set() or (self.batch is not None and self.batch.cancelled.is_set())
+        return self.task is not None and self.task.is_cancelled()
 
 
 class WorkQueue:
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._commands: deque[tuple[Command, Any]] = deque()
-        self._interactive: Work | None = None
-        self._running: Work | None = None
-        self._batches: deque[BatchJob] = deque()
-        self._undelivered = 0
-        self._stopped = False
+        self._tasks = TaskQueue(LANES, max_undelivered=MAX_UNDELIVERED)
 
     def put_command(self, name: Command, argument: Any) -> None:
-        with self._cond:
-            self._commands.append((name, argument))
-            self._cond.notify_all()
+        self._tasks.put(COMMANDS, (name, argument))
 
     def put_interactive(self, request: InferenceRequest) -> None:
-        with self._cond:
-            self._cancel_interactive_locked()
-            self._interactive = Work(request=request)
-            self._cond.notify_all()
+        self._tasks.put(INTERACTIVE, request)
 
     def put_batch(self, job: BatchJob) -> None:
-        with self._cond:
-            if len(self._batches) >= MAX_PENDING_BATCHES:
-                raise QueueFullError(
-                    f"{MAX_PENDING_BATCHES} batches are already waiting; wait for one to finish or cancel one"
-                )
-            self._batches.append(job)
-            self._cond.notify_all()
+        self._tasks.put_group(BATCHES, job.requests, state=job)
 
     def cancel_interactive(self) -> None:
-        with self._cond:
-            self._cancel_interactive_locked()
+        self._tasks.cancel(INTERACTIVE)
 
     def cancel_batch(self, batch_id: int | None = None) -> None:
         """Cancel one batch (None: all). Its remaining images are skipped; it reports finished."""
-        with self._cond:
-            for job in self._batches:
-                if batch_id is None or job.batch_id == batch_id:
-                    job.cancelled.set()
-            self._cond.notify_all()
+        def chosen(job: BatchJob) -> bool:
+            if batch_id is None or job.batch_id == batch_id:
+                job.cancelled.set()
+                return True
+            return False
+
+        self._tasks.cancel(BATCHES, where=chosen)
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cancel_interactive_locked()
-            for job in self._batches:
-                job.cancelled.set()
-            self._cond.notify_all()
+        self._tasks.stop()
 
     def delivered(self) -> None:
         """The UI thread has received one batch result or error."""
-        with self._cond:
-            self._undelivered = max(0, self._undelivered - 1)
-            self._cond.notify_all()
-
-    def take(self) -> Work | None:
-        """Block until there is work; None means stop."""
-        with self._cond:
-            while True:
-                self._running = None
-                if self._stopped:
-                    return None
-                work = self._next_locked()
-                if work is not None:
-                    self._running = work
-                    return work
-                self._cond.wait()
+        self._tasks.delivered()
 
     def item_reported(self) -> None:
         """The worker thread emitted a batch result or error (counts against the window)."""
-        with self._cond:
-            self._undelivered += 1
+        self._tasks.reported()
+
+    def take(self) -> Work | None:
+        """Block until there is work; None means stop."""
+        return _as_work(self._tasks.take())
 
     def pending(self) -> int:
-        with self._cond:
-            queued = sum(len(j.requests) - j.next_index for j in self._batches if not j.cancelled.is_set())
-            return len(self._commands) + (self._interactive is not None) + queued + (self._running is not None)
+        return self._tasks.pending()
 
     def _next_locked(self) -> Work | None:
-        if self._commands:
-            return Work(command=self._commands.popleft())
-        if self._interactive is not None:
-            work, self._interactive = self._interactive, None
-            return work
-        return self._next_batch_item_locked()
+        return _as_work(self._tasks.next_locked())
 
-    def _next_batch_item_locked(self) -> Work | None:
-        while self._batches:
-            job = self._batches[0]
-            if job.cancelled.is_set() or job.next_index >= len(job.requests):
-                self._batches.popleft()
-                return Work(command=(Command.FINISH_BATCH, job))
-            if self._undelivered >= MAX_UNDELIVERED:
-                return None  # back-pressure: wait for delivered()
-            job.next_index += 1
-            return Work(request=job.requests[job.next_index - 1], batch=job)
+
+def _as_work(task: Task | None) -> Work | None:
+    if task is None:
         return None
-
-    def _cancel_interactive_locked(self) -> None:
-        self._interactive = None
-        running = self._running
-        if running is not None and running.request is not None and running.batch is None:
-            running.cancelled.set()
+    if task.lane == COMMANDS:
+        return Work(command=task.payload, task=task)
+    job = task.group.state if task.group is not None else None
+    if task.is_group_end:
+        return Work(command=(Command.FINISH_BATCH, job), task=task)
+    return Work(request=task.payload, batch=job, task=task)

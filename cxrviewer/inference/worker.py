@@ -39,11 +39,14 @@ loaded they fail with an ``error`` that says so.
 
 Threading
 ---------
-The thread's run() imports cxrviewer.inference.engine (and so torch) with
-importlib: nothing here imports torch, so the window appears first and
-import-linter's "widgets import no torch" contract holds. Every exception in
-the thread becomes an ``error`` or ``model_failed`` signal; the loop goes on.
-Signals cross threads queued and carry frozen dataclasses. Stopping is
+The work runs on the shared task layer (cxrviewer.tasks): a TaskQueue with a
+command lane, a latest-wins interactive lane and a bounded batch lane, and one
+TaskThread. Its handler (_InferenceRunner, no Qt) imports cxrviewer.inference.engine
+(and so torch) with importlib in the thread: nothing here imports torch, so the
+window appears first and import-linter's "widgets import no torch" contract
+holds. Every exception in the thread becomes an ``error`` or ``model_failed``
+message; the loop goes on. Messages are frozen dataclasses on one queued signal,
+dispatched by type on the UI thread. Stopping is
 cooperative (a running forward pass finishes); the thread is never terminated.
 """
 
@@ -52,13 +55,15 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from cxrviewer.io.image import LoadedImage
 from cxrviewer.resources import bundled_model_dir
+
+from cxrviewer.tasks.qt_thread import TaskThread
 
 from .messages import describe_failure, describe_model_failure
 from .requests import (
@@ -69,6 +74,7 @@ from .requests import (
     InferenceResult,
     ModelInfo,
     ModelLoadFailure,
+    RequestStarted,
 )
 from .work_queue import BatchJob, Command, Work, WorkQueue
 
@@ -80,43 +86,29 @@ NO_MODEL_MESSAGE = "No AI model is loaded, so the image was not analysed (see th
 _orphans: set[QThread] = set()  # threads that outlived close(); kept alive until they end
 
 
-class _InferenceThread(QThread):
-    """Owns the engine; every public entry point is on InferenceWorker."""
-
-    result_ready = Signal(object)  # InferenceResult
-    failed = Signal(object)  # InferenceError
-    progress = Signal(object)  # BatchProgress
-    loaded = Signal(object)  # ModelInfo
-    load_failed = Signal(object)  # ModelLoadFailure
-    started_request = Signal(int)
+class _InferenceRunner:
+    """Owns the engine, in the worker thread only; turns each Work into plain messages (no Qt)."""
 
     def __init__(self, queue: WorkQueue, device: str) -> None:
-        super().__init__()
-        self.setObjectName("cxr-inference")
         self._queue = queue
         self._device = device
-        self._engine = None  # InferenceEngine, created and used only in this thread
+        self._engine = None  # InferenceEngine, created and used only in the worker thread
         self._engine_module = None
 
-    def run(self) -> None:
-        while (work := self._queue.take()) is not None:
-            try:
-                self._do(work)
-            except Exception:  # a bug in the loop itself must not kill the thread
-                log.exception("inference worker: unexpected failure")
-        self._engine = None  # free the model (and GPU memory) in the thread that made it
-
-    def _do(self, work: Work) -> None:
+    def handle(self, work: Work) -> Iterator[object]:
         if work.command is not None:
             name, argument = work.command
             if name is Command.LOAD_MODEL:
-                self._load(argument)
+                yield self._load(argument)
             elif name is Command.FINISH_BATCH:
-                self.progress.emit(argument.progress(finished=True))
+                yield argument.progress(finished=True)
             return
-        self._analyse(work)
+        yield from self._analyse(work)
 
-    def _load(self, model_dir: Path) -> None:
+    def release(self) -> None:
+        self._engine = None  # free the model (and GPU memory) in the thread that made it
+
+    def _load(self, model_dir: Path) -> ModelInfo | ModelLoadFailure:
         try:
             module = self._engine_module or importlib.import_module(ENGINE_MODULE)
             self._engine_module = module
@@ -124,17 +116,17 @@ class _InferenceThread(QThread):
         except Exception as exc:
             log.warning("model refused: %s", type(exc).__name__)
             current = None if self._engine is None else self._engine.info
-            self.load_failed.emit(ModelLoadFailure(model_dir, describe_model_failure(exc, model_dir), current))
-            return
+            return ModelLoadFailure(model_dir, describe_model_failure(exc, model_dir), current)
         self._engine = engine
-        self.loaded.emit(engine.info)
+        return engine.info
 
-    def _analyse(self, work: Work) -> None:
+    def _analyse(self, work: Work) -> Iterator[object]:
         request = work.request
         if work.batch is None:
-            self.started_request.emit(request.request_id)
+            yield RequestStarted(request.request_id)
         if self._engine is None:
-            self._report(work, InferenceError(request.request_id, request.path, NO_MODEL_MESSAGE, request.batch_id))
+            yield from self._report(work, InferenceError(request.request_id, request.path, NO_MODEL_MESSAGE,
+                                                         request.batch_id))
             return
         try:
             result = self._engine.run(request, cancelled=work.is_cancelled)
@@ -142,21 +134,20 @@ class _InferenceThread(QThread):
             log.info("request %d failed: %s", request.request_id, type(exc).__name__)
             log.debug("failure detail", exc_info=True)
             message = describe_failure(exc, request.path)
-            self._report(work, InferenceError(request.request_id, request.path, message, request.batch_id))
+            yield from self._report(work, InferenceError(request.request_id, request.path, message, request.batch_id))
             return
         if result is not None and not work.is_cancelled():
-            self._report(work, result)
+            yield from self._report(work, result)
 
-    def _report(self, work: Work, item: InferenceResult | InferenceError) -> None:
-        failed = isinstance(item, InferenceError)
+    def _report(self, work: Work, item: InferenceResult | InferenceError) -> Iterator[object]:
         job = work.batch
         if job is not None:
             job.done += 1
-            job.failed += int(failed)
+            job.failed += int(isinstance(item, InferenceError))
             self._queue.item_reported()
-        (self.failed if failed else self.result_ready).emit(item)
+        yield item
         if job is not None:
-            self.progress.emit(job.progress())
+            yield job.progress()
 
 
 class InferenceWorker(QObject):
@@ -180,18 +171,24 @@ class InferenceWorker(QObject):
         self._cancelled_batches: set[int] = set()
         self._model: ModelInfo | None = None
         self._queue = WorkQueue()
-        self._thread = _InferenceThread(self._queue, device)
-        self._connect_thread()
+        self._runner = _InferenceRunner(self._queue, device)
+        self._thread = TaskThread("cxr-inference", self._queue.take, self._runner.handle,
+                                  on_exit=self._runner.release)
+        self._thread.emitted.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         self._started = self._closed = False
 
-    def _connect_thread(self) -> None:
-        queued = Qt.ConnectionType.QueuedConnection
-        self._thread.result_ready.connect(self._on_result, queued)
-        self._thread.failed.connect(self._on_error, queued)
-        self._thread.progress.connect(self._on_progress, queued)
-        self._thread.loaded.connect(self._on_loaded, queued)
-        self._thread.load_failed.connect(self._on_load_failed, queued)
-        self._thread.started_request.connect(self._on_started, queued)
+    @Slot(object)
+    def _dispatch(self, message: object) -> None:
+        """Every message from the worker thread, by type, on the UI thread."""
+        handler = {
+            InferenceResult: self._on_result,
+            InferenceError: self._on_error,
+            BatchProgress: self._on_progress,
+            ModelInfo: self._on_loaded,
+            ModelLoadFailure: self._on_load_failed,
+            RequestStarted: self._on_started,
+        }[type(message)]
+        handler(message)
 
     # ---- control (UI thread) ----
 
@@ -289,19 +286,16 @@ class InferenceWorker(QObject):
             self._queue.delivered()
         return self._is_fresh(request_id, batch_id)
 
-    @Slot(object)
     def _on_result(self, result: InferenceResult) -> None:
         if self._arrived(result.request_id, result.batch_id):
             self.result.emit(result)
         else:
             log.debug("dropped stale result %d", result.request_id)
 
-    @Slot(object)
     def _on_error(self, error: InferenceError) -> None:
         if self._arrived(error.request_id, error.batch_id):
             self.error.emit(error)
 
-    @Slot(object)
     def _on_progress(self, progress: BatchProgress) -> None:
         if self._closed:
             return
@@ -312,21 +306,18 @@ class InferenceWorker(QObject):
         elif progress.batch_id not in self._cancelled_batches:
             self.batch_progress.emit(progress)
 
-    @Slot(object)
     def _on_loaded(self, info: ModelInfo) -> None:
         self._model = info
         if not self._closed:
             self.model_loaded.emit(info)
 
-    @Slot(object)
     def _on_load_failed(self, failure: ModelLoadFailure) -> None:
         if not self._closed:
             self.model_failed.emit(failure)
 
-    @Slot(int)
-    def _on_started(self, request_id: int) -> None:
-        if not self._closed and request_id == self._latest_interactive:
-            self.request_started.emit(request_id)
+    def _on_started(self, started: RequestStarted) -> None:
+        if not self._closed and started.request_id == self._latest_interactive:
+            self.request_started.emit(started.request_id)
 
     def _is_fresh(self, request_id: int, batch_id: int | None) -> bool:
         if self._closed:
