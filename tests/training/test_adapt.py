@@ -89,6 +89,7 @@ def test_adapt_writes_a_loadable_model_with_provenance(site_csv, random_model_di
     assert any("covid" in w for w in report["warnings"]) and any("rough" in w for w in report["warnings"])
     card = (out / "MODEL_CARD.md").read_text()
     assert "not for diagnosis" in card and "Before and after" in card and "| macro_f1 |" in card
+    assert "What this procedure bought on a known site shift" in card  # the benchmark's evidence
     assert not (out / WORK_DIR).exists() and not leftovers(out)
     assert "adapted model written to" in capsys.readouterr().err
 

@@ -7,7 +7,9 @@ patient groups (images of one patient are resampled together).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +17,7 @@ from .. import metrics
 from ..evaluate import Item, PredictionRun, build_results
 
 HEADLINE = ("macro_f1", "macro_auc", "ece", "accuracy")
+EVIDENCE_FILE = "site_shift_evidence.json"  # written by benchmarks/bench_site_shift.py --write-evidence
 SMALL_SITE = 100  # below this many held-out images, or 20 of a class, the card warns
 SMALL_CLASS = 20
 WIDE_INTERVAL = 0.15  # a macro-F1 interval wider than this is called untrustworthy
@@ -105,7 +108,29 @@ def card_section(record: dict) -> str:
     for row in record["candidates"]:
         lines.append(f"| {row['method']} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | {_fmt(row['ece'])} | "
                      f"{row['seconds']:.1f} |")
+    lines += evidence_lines()
     return "\n".join(lines) + "\n"
+
+
+def evidence_lines() -> list[str]:
+    """What adaptation bought on a site shift we can measure (benchmarks/bench_site_shift.py), if recorded."""
+    path = Path(__file__).with_name(EVIDENCE_FILE)
+    try:
+        evidence = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    before, reference = evidence["before"], evidence["reference"]
+    lines = ["", "### What this procedure bought on a known site shift", "",
+             "An adult-only model adapted to a pediatric hospital with N of its images, measured on that hospital's "
+             f"test split ({evidence['site_test_images']} images, never used for adapting); mean over draws. "
+             f"Reproduce: `{evidence['command']}`.", "",
+             "| site images | macro-F1 | macro AUC | ECE |", "|---|---|---|---|",
+             f"| 0 (before) | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])} |"]
+    for row in evidence["rows"]:
+        lines.append(f"| {row['images']} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | {_fmt(row['ece'])} |")
+    lines.append(f"| all (a model trained on the site's ~4,100 images) | {_fmt(reference['macro_f1'])} | "
+                 f"{_fmt(reference['macro_auc'])} | {_fmt(reference['ece'])} |")
+    return lines
 
 
 def _counts(counts: dict) -> str:
