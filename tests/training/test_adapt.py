@@ -180,3 +180,18 @@ def test_folds_keep_groups_whole_and_spread_classes():
         assert set(labels[folds == fold]) == {0, 1}
         assert 24 <= np.sum(folds == fold) <= 36
     assert not np.array_equal(folds, make_folds(labels, groups, 3, seed=2))  # the seed matters
+
+
+def test_progress_gives_one_overall_fraction_and_the_time_left(monkeypatch, capsys):
+    from training.adapt import cli
+
+    clock = iter([0.0, 10.0, 20.0, 30.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    printer = cli.ProgressPrinter(as_json=True)  # started at t=0
+    printer("reading images", 1, 1)  # t=10: 10 % of the plan done
+    printer("cross-validating finetune", 0.5, 1)  # t=20
+    printer("reading images", 0, 1)  # t=30: an earlier phase never moves the bar back
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["overall"] for e in events] == [0.1, 0.625, 0.625]
+    assert events[0]["eta_s"] == pytest.approx(90.0)  # 10 s for 10 %: 90 s left
+    assert events[1]["eta_s"] == pytest.approx(20 * 0.375 / 0.625, abs=0.1)
