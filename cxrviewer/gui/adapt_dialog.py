@@ -229,6 +229,8 @@ class AdaptDialog(QDialog):
         self.progress_bar.setValue(int(1000 * event.get("overall", 0)))
         title = PHASE_TITLES.get(event["phase"], event["phase"].capitalize())
         parts = [f"{title} ({100 * event.get('fraction', 0):.0f} %)"]
+        if event.get("epoch") is not None:
+            parts.append(f"epoch {event['epoch']}")
         if event.get("loss") is not None:
             parts.append(f"training loss {event['loss']:.3f}")
         if event.get("held_out_macro_f1") is not None:

@@ -58,6 +58,7 @@ def test_adapt_compare_use_and_go_back(qtbot, ai_window, dialog, site_csv):
     report = done.args[0]
     assert {"before", "after", "intervals", "curves", "method"} <= set(report)
     assert any(p.get("held_out_macro_f1") is not None for p in progress)
+    assert any(p.get("epoch") == "2/2" for p in progress)
     overall = [p["overall"] for p in progress]
     assert overall == sorted(overall) and overall[-1] == 1.0  # the bar never goes back and ends full
     assert dialog.results_box.isVisible() and dialog.results.count() == 5

@@ -165,7 +165,7 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
         loss = _finetune_epoch(adapted, data, weights, params, anchors, mask, optimiser, schedule,
                                l2sp, batch_size, start, rng)
         if progress:
-            progress("fine-tuning", epoch, epochs, loss=loss)
+            progress("fine-tuning", epoch, epochs, epoch=f"{epoch}/{epochs}", loss=loss)
     for p in adapted.parameters():
         p.requires_grad_(True)
     return adapted.eval()
