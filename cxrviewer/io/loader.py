@@ -43,7 +43,11 @@ def load_image(path: str | Path) -> LoadedImage:
         raise ImageLoadError(f"{path.name}: not enough memory to open this image") from exc
     except OSError as exc:
         raise UnreadableFileError(f"{path.name}: read failed ({_reason(exc)})") from exc
-    except Exception as exc:  # noqa: BLE001 - the contract: only ImageLoadError escapes
+    except BaseException as exc:  # noqa: BLE001 - the contract: only ImageLoadError escapes
+        # Rust decoders (pylibjpeg-rle, -openjpeg) raise pyo3's PanicException on damaged
+        # data, which derives from BaseException: catch it too, never the interpreter's own.
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         log.debug("unexpected %s while loading a %s file", type(exc).__name__, kind)
         raise CorruptImageError(
             f"{path.name}: {kind.upper()} file could not be decoded ({type(exc).__name__})"

@@ -33,7 +33,10 @@ class TaskThread(QThread):
                 try:
                     for message in self._handle(item) or ():
                         self.emitted.emit(message)
-                except Exception:  # a bug in a handler must not kill the thread
+                except BaseException as exc:  # a bug in a handler must not kill the thread
+                    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                        raise
+                    # BaseException too: native libraries raise pyo3's PanicException.
                     log.exception("%s: unexpected failure", self.objectName())
                 finally:
                     if self._finish is not None:

@@ -18,6 +18,8 @@ def test_messages_arrive_and_a_failing_item_is_survived(qtbot):
     def handle(task):
         if task.payload == "bad":
             raise RuntimeError("boom")
+        if task.payload == "panic":
+            raise BaseException("what pyo3's PanicException derives from")
         yield f"{task.payload}-a"
         yield f"{task.payload}-b"
 
@@ -28,6 +30,7 @@ def test_messages_arrive_and_a_failing_item_is_survived(qtbot):
     try:
         queue.put("work", "one")
         queue.put("work", "bad")
+        queue.put("work", "panic")
         queue.put("work", "two")
         qtbot.waitUntil(lambda: received == ["one-a", "one-b", "two-a", "two-b"], timeout=5000)
         assert queue.pending() == 0
