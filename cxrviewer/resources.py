@@ -47,3 +47,8 @@ def demo_credits() -> str:
 def bundled_model_dir() -> Path:
     """The model directory the viewer loads by default."""
     return resource_path("models", "cxr3-default")
+
+
+def bundled_lung_model_dir() -> Path:
+    """The lung-field segmenter every classifier shares (absent in builds without it)."""
+    return resource_path("models", "lungs")

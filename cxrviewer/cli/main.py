@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.train", "train or fine-tune a model on an ImageFolder or CSV data set"),
     "evaluate": ("training.evaluate", "evaluate a model directory on a data set"),
     "adapt": ("training.adapt.cli", "adapt a model to this site with a few hundred labelled local images"),
+    "train-lungs": ("training.lungs.train", "train the lung-field segmenter on images with lung masks"),
     "predict": ("cxrviewer.cli.predict", "run the model on images"),
 }
 

@@ -4,7 +4,13 @@ Folders are walked (cxrviewer.io.iter_image_files). With ``--json`` each line is
 one JSON object with exactly the keys in ``JSON_KEYS``:
 
     path, ok, probabilities (label -> probability), label, confidence, uncertain,
-    ood {flag, score}, cam (PNG path or null), timings (ms), error (message or null)
+    ood {flag, score}, cam (PNG path or null), lungs {found, area_fraction,
+    cam_in_lungs} (null without a lung model), timings (ms), error (message or null)
+
+``--lung-dir`` writes ``<stem>.lungs.png`` (8-bit, 255 = lung, the image's size as
+loaded); ``--cam-raw`` writes ``<stem>.cam.npy`` (float32 in [0, 1], the same size,
+for the predicted class and the chosen method, before the probability weighting
+the PNGs apply).
 
 A failed image has ok=false, an error message, and null results. Only the file
 path identifies an image; no DICOM metadata is printed or logged.
@@ -16,27 +22,34 @@ Exit status: 0 every image analysed, 1 any image failed (or none found),
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
+
+from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
 from cxrviewer.io import iter_image_files, load_image
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
-from cxrviewer.model.cam_render import render_overlay, write_png_atomic
+from cxrviewer.imaging.heatmap import render_overlay
+from cxrviewer.model.cam_render import write_png_atomic
 from cxrviewer.resources import bundled_model_dir
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-JSON_KEYS = ("path", "ok", "probabilities", "label", "confidence", "uncertain", "ood", "cam", "timings", "error")
+JSON_KEYS = ("path", "ok", "probabilities", "label", "confidence", "uncertain", "ood", "cam", "lungs", "timings",
+             "error")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -47,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="DIR", type=Path, help="model directory (default: the bundled model)")
     parser.add_argument("--cam-dir", metavar="DIR", type=Path,
                         help="write a heat-map overlay PNG per image (<name>.cam.png) into DIR")
+    parser.add_argument("--cam-raw", metavar="DIR", type=Path,
+                        help="write the raw map per image (<name>.cam.npy, float32 in [0, 1]) into DIR")
+    parser.add_argument("--lung-dir", metavar="DIR", type=Path,
+                        help="write the lung-field mask per image (<name>.lungs.png, 255 = lung) into DIR")
     parser.add_argument("--cam-method", choices=CAM_METHODS, default=GRADCAM, help="CAM method (default: gradcam)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
@@ -61,7 +78,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"model: {engine.info.architecture} on {engine.info.device_name} "
               "(research use only, not for diagnosis)", file=sys.stderr)
-    namer = _CamNamer(args.cam_dir) if args.cam_dir else None
+    if args.lung_dir and engine.segmenter is None:
+        print("cxr predict: --lung-dir needs the lung model, which is not installed", file=sys.stderr)
+        return EXIT_USAGE
+    problem = _unwritable(args)
+    if problem:
+        print(f"cxr predict: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    namer = _OutputNamer(args) if (args.cam_dir or args.cam_raw or args.lung_dir) else None
     total = failed = 0
     for record in _predict_all(engine, iter_image_files(args.paths), args, namer):
         total += 1
@@ -118,7 +142,8 @@ def _predict_chunk(engine: InferenceEngine, paths: list[Path], args, namer) -> I
         except Exception as exc:
             failures[i] = _failure(path, describe_failure(exc, path))
             continue
-        request = InferenceRequest(i, image=image, cam=namer is not None, cam_method=args.cam_method)
+        wants_cam = bool(args.cam_dir or args.cam_raw)
+        request = InferenceRequest(i, image=image, cam=wants_cam, cam_method=args.cam_method)
         loaded[i] = (request, image, (time.perf_counter() - start) * 1e3)
     results = _analyse(engine, [v[0] for v in loaded.values()], [v[1] for v in loaded.values()])
     for i, path in enumerate(paths):
@@ -151,15 +176,13 @@ def _analyse(engine: InferenceEngine, requests: list[InferenceRequest], images: 
 def _record(result: InferenceResult, image, load_ms: float, namer) -> dict:
     timings = {"load_ms": load_ms, **result.timings}
     cam_path = None
-    if namer is not None and result.cam is not None:
+    if namer is not None:
         start = time.perf_counter()
-        target = namer.name_for(result.path)
         try:
-            write_png_atomic(target, render_overlay(image, result.cam))
+            cam_path = _write_outputs(result, image, namer)
         except OSError as exc:
-            return _failure(result.path, f"{result.path.name}: could not write the CAM image ({exc.strerror or exc})")
-        cam_path = str(target)
-        timings["cam_png_ms"] = (time.perf_counter() - start) * 1e3
+            return _failure(result.path, f"{result.path.name}: could not write an output file ({exc.strerror or exc})")
+        timings["outputs_ms"] = (time.perf_counter() - start) * 1e3
     return {
         "path": str(result.path),
         "ok": True,
@@ -169,14 +192,42 @@ def _record(result: InferenceResult, image, load_ms: float, namer) -> dict:
         "uncertain": result.uncertain,
         "ood": {"flag": result.ood_flag, "score": _finite(result.ood_score)},
         "cam": cam_path,
+        "lungs": _lungs_record(result),
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "error": None,
     }
 
 
+def _write_outputs(result: InferenceResult, image, namer: _OutputNamer) -> str | None:
+    """Write the files asked for; returns the overlay PNG's path (or None)."""
+    names = namer.names_for(result.path)
+    cam_path = None
+    if namer.cam_dir and result.cam is not None:
+        write_png_atomic(names["cam"], render_overlay(image, result.cam, result.cam_strength))
+        cam_path = str(names["cam"])
+    if namer.cam_raw and result.cam is not None:
+        buffer = io.BytesIO()
+        np.save(buffer, result.cam.astype(np.float32, copy=False), allow_pickle=False)
+        atomic_write_bytes(names["raw"], buffer.getvalue())
+    if namer.lung_dir and result.lungs is not None:
+        write_png_atomic(names["lungs"], np.where(result.lungs.mask, 255, 0).astype(np.uint8))
+    return cam_path
+
+
+def _lungs_record(result: InferenceResult) -> dict | None:
+    lungs = result.lungs
+    if lungs is None:
+        return None
+    return {
+        "found": lungs.found,
+        "area_fraction": round(lungs.area_fraction, 4),
+        "cam_in_lungs": None if lungs.cam_in_lungs is None else round(lungs.cam_in_lungs, 4),
+    }
+
+
 def _failure(path: Path, message: str) -> dict:
     return {"path": str(path), "ok": False, "probabilities": None, "label": None, "confidence": None,
-            "uncertain": None, "ood": None, "cam": None, "timings": {}, "error": message}
+            "uncertain": None, "ood": None, "cam": None, "lungs": None, "timings": {}, "error": message}
 
 
 def _finite(value: float) -> float | None:
@@ -191,24 +242,47 @@ def _text_line(record: dict) -> str:
         parts.append("(uncertain)")
     if record["ood"]["flag"]:
         parts.append("[not like the training chest X-rays]")
+    lungs = record["lungs"]
+    if lungs is not None and not lungs["found"]:
+        parts.append("[no plausible pair of lung fields]")
+    elif lungs is not None and lungs["cam_in_lungs"] is not None:
+        parts.append(f"map in lungs {lungs['cam_in_lungs']:.0%}")
     if record["cam"]:
         parts.append(f"cam: {record['cam']}")
     return " ".join(parts)
 
 
-class _CamNamer:
-    """``<stem>.cam.png`` in the CAM folder, numbered when two inputs share a stem."""
+class _OutputNamer:
+    """``<stem>.cam.png`` / ``.cam.npy`` / ``.lungs.png`` per input, numbered when two inputs share a stem."""
 
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.cam_dir, self.cam_raw, self.lung_dir = args.cam_dir, args.cam_raw, args.lung_dir
         self._used: set[str] = set()
 
-    def name_for(self, source: Path) -> Path:
-        name, n = f"{source.stem}.cam.png", 2
-        while name in self._used:
-            name, n = f"{source.stem}-{n}.cam.png", n + 1
-        self._used.add(name)
-        return self._folder / name
+    def names_for(self, source: Path) -> dict[str, Path]:
+        stem, n = source.stem, 2
+        while stem in self._used:
+            stem, n = f"{source.stem}-{n}", n + 1
+        self._used.add(stem)
+        return {
+            "cam": (self.cam_dir or Path()) / f"{stem}.cam.png",
+            "raw": (self.cam_raw or Path()) / f"{stem}.cam.npy",
+            "lungs": (self.lung_dir or Path()) / f"{stem}.lungs.png",
+        }
+
+
+def _unwritable(args: argparse.Namespace) -> str:
+    """Check the output folders before any image is analysed, so no reading is thrown away."""
+    for flag, folder in (("--cam-dir", args.cam_dir), ("--cam-raw", args.cam_raw), ("--lung-dir", args.lung_dir)):
+        if folder is None:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"{flag} {folder}: cannot create the folder ({exc.strerror or exc})"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{flag} {folder}: the folder is not writable"
+    return ""
 
 
 def _positive_int(text: str) -> int:

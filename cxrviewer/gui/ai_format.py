@@ -9,6 +9,8 @@ _TITLES = {"normal": "Normal", "pneumonia": "Pneumonia", "covid": "COVID-19", "c
 OOD_WARNING = ("This does not look like a frontal chest X-ray like those the model was trained on. "
                "No AI reading is given for it.")
 OOD_SHORT = "not a chest X-ray like the training data"
+NO_LUNGS_WARNING = ("No plausible pair of lung fields was found: is this a frontal chest X-ray? "
+                    "Treat the reading with caution.")
 
 
 def label_title(label: str) -> str:

@@ -67,6 +67,7 @@ class AiReader(QObject):
         worker.batch_progress.connect(self._on_batch_progress)
         worker.batch_finished.connect(self._on_batch_finished)
         pane.camToggled.connect(self.canvas.cam.set_wanted)
+        pane.lungsToggled.connect(self.canvas.lungs.set_wanted)
         pane.camOpacityChanged.connect(self.canvas.cam.set_opacity)
         pane.camTargetChanged.connect(lambda _target: self._request_cam())
         pane.camMethodChanged.connect(lambda _method: self._request_cam())
@@ -132,6 +133,11 @@ class AiReader(QObject):
         self._cam_auto_hidden = False  # the reader's own choice from now on
         self.pane.set_cam_checked(wanted)
         self.status.showMessage("AI heat map shown" if wanted else "AI heat map hidden", 2000)
+
+    def toggle_lungs(self) -> None:
+        wanted = not self.pane.lung_toggle.isChecked()
+        self.pane.set_lungs_checked(wanted)
+        self.status.showMessage("Lung outline shown" if wanted else "Lung outline hidden", 2000)
 
     # ----- opened images ----------------------------------------------------------------------
     def queue_batch(self, paths: list[Path]) -> None:
@@ -201,7 +207,7 @@ class AiReader(QObject):
             self.status.show_model_state("AI: model failed to load", failure.message, problem=True)
 
     def _on_result(self, result: InferenceResult) -> None:
-        light = dataclasses.replace(result, cam=None) if result.cam is not None else result
+        light = _without_pixels(result)
         self.results[result.path] = light
         self.triage.image_list.set_reading(result.path, light)
         self.triage.schedule_resort()
@@ -217,7 +223,8 @@ class AiReader(QObject):
             self._cam_auto_hidden = True
             self.pane.set_cam_checked(False)
         self.pane.show_result(result, self.model_info.uncertain_below)
-        self.canvas.cam.set_map(result.cam)
+        self.canvas.cam.set_map(result.cam, result.cam_strength)
+        self.canvas.lungs.set_outlines(result.lungs.outlines if result.lungs is not None else ())
         self.resultShown.emit(result)
 
     def _on_error(self, error: InferenceError) -> None:
@@ -229,6 +236,7 @@ class AiReader(QObject):
             return  # the pane already says why there is no reading
         self.current_result = None
         self.canvas.cam.clear()
+        self.canvas.lungs.clear()
         self.pane.show_error(error.message)
 
     def _on_batch_progress(self, progress: BatchProgress) -> None:
@@ -277,3 +285,13 @@ class AiReader(QObject):
     def badge(self, path: Path) -> str:
         result = self.results.get(path)
         return list_badge(result) if result is not None else ""
+
+
+def _without_pixels(result: InferenceResult) -> InferenceResult:
+    """The reading without its full-size map and mask: what the worklist and the report keep per image."""
+    lungs = result.lungs
+    if lungs is not None and lungs.mask is not None:
+        lungs = dataclasses.replace(lungs, mask=None, outlines=())
+    if result.cam is None and lungs is result.lungs:
+        return result
+    return dataclasses.replace(result, cam=None, lungs=lungs)

@@ -4,10 +4,9 @@ The map arrives as float32 (H, W) in [0, 1] on the image's own pixel grid, so it
 goes into ``canvas.overlay``, which shares the base image's rotate/flip transform
 and therefore sits on the same anatomy at every zoom, pan and orientation.
 
-Colour map: 'turbo' (as ``cxr predict`` PNGs), whose blue-to-red order readers know
-from heat maps; the weak end is made fully transparent so regions the model did
-not use stay plain grey, and transparency fades in gradually so there is no hard
-contour that could be read as a lesion border.
+Colours, transparency and the probability weighting come from the one renderer,
+``cxrviewer.imaging.heatmap``, which also draws the view export and the
+``cxr predict`` PNGs.
 
 Drawing: a CAM is smooth (it is upsampled from a 7x7 to 28x28 feature map), so
 the layer draws every k-th pixel (block centres, at most ``DISPLAY_MAX_SIDE`` a
@@ -23,26 +22,9 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-COLOUR_MAP = "turbo"
-TRANSPARENT_BELOW = 0.25  # map values under this are not drawn at all
-OPAQUE_FROM = 0.75  # from here the colour is drawn at full (slider) opacity
-DEFAULT_OPACITY = 0.4  # the image underneath must stay readable through the map
+from cxrviewer.imaging.heatmap import DEFAULT_OPACITY, cam_to_u8, heat_lut
+
 DISPLAY_MAX_SIDE = 1024
-
-
-def heat_lut() -> np.ndarray:
-    """(256, 4) uint8 RGBA lookup table: turbo colours, alpha rising from the weak end."""
-    colours = pg.colormap.get(COLOUR_MAP).getLookupTable(0.0, 1.0, 256, alpha=True)
-    values = np.linspace(0.0, 1.0, 256)
-    ramp = np.clip((values - TRANSPARENT_BELOW) / (OPAQUE_FROM - TRANSPARENT_BELOW), 0.0, 1.0)
-    lut = np.array(colours, dtype=np.uint8, copy=True)
-    lut[:, 3] = np.round(255 * ramp).astype(np.uint8)
-    return lut
-
-
-def cam_to_u8(cam: np.ndarray) -> np.ndarray:
-    """uint8 indices into the LUT: a quarter of the memory of float32, and quicker to draw."""
-    return np.clip(np.asarray(cam, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def display_copy(cam: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
@@ -65,6 +47,7 @@ class CamOverlay:
         self._relayout = relayout
         self.lut = heat_lut()
         self._cam: np.ndarray | None = None  # float32 in [0, 1], the image's shape
+        self._strength = 1.0  # probability of the explained class: the map is drawn that strong
         self._map: np.ndarray | None = None  # its uint8 form, made when an export asks
         self._wanted = True  # the reader's toggle; the layer shows only when a map exists
         self._opacity = DEFAULT_OPACITY
@@ -82,8 +65,12 @@ class CamOverlay:
     def map_u8(self) -> np.ndarray | None:
         """The full-resolution map as LUT indices (for export), or None."""
         if self._map is None and self._cam is not None:
-            self._map = cam_to_u8(self._cam)
+            self._map = cam_to_u8(self._cam, self._strength)
         return self._map
+
+    @property
+    def strength(self) -> float:
+        return self._strength
 
     def has_map(self) -> bool:
         return self._cam is not None
@@ -91,12 +78,14 @@ class CamOverlay:
     def is_showing(self) -> bool:
         return self.item.isVisible() and self._cam is not None
 
-    def set_map(self, cam: np.ndarray | None) -> None:
+    def set_map(self, cam: np.ndarray | None, strength: float = 1.0) -> None:
+        """``cam`` in [0, 1] on the image grid; ``strength`` the explained class's probability."""
         if cam is None:
             self.clear()
             return
-        self._cam, self._map = cam, None
-        self.item.setImage(cam_to_u8(display_copy(cam)), autoLevels=False, levels=(0, 255), lut=self.lut)
+        self._cam, self._map, self._strength = cam, None, float(strength)
+        self.item.setImage(cam_to_u8(display_copy(cam), self._strength), autoLevels=False, levels=(0, 255),
+                           lut=self.lut)
         self._relayout()
         self.item.setVisible(self._wanted)
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel
 from cxrviewer.io import LoadedImage, Window
 
 from .cam_overlay import CamOverlay
+from .lung_outline import LungOutline
 from .orientation import Orientation
 from .viewbox import ReadingViewBox
 
@@ -69,8 +70,9 @@ class ImageCanvas(pg.GraphicsView):
         self.overlay.setZValue(10)
         self.overlay.setVisible(False)
         self.cam = CamOverlay(self.overlay, relayout=self._apply_orientation)
-        self._layers: list[pg.ImageItem] = []
-        for item in (self.base, self.overlay):
+        self.lungs = LungOutline(LungOutline.make_item())
+        self._layers: list[pg.GraphicsObject] = []
+        for item in (self.base, self.overlay, self.lungs.item):
             self.add_layer(item)
 
         self._image: LoadedImage | None = None
@@ -85,7 +87,7 @@ class ImageCanvas(pg.GraphicsView):
         self.show_message(EMPTY_MESSAGE)
 
     # ----- layers -------------------------------------------------------
-    def add_layer(self, item: pg.ImageItem) -> None:
+    def add_layer(self, item: pg.GraphicsObject) -> None:
         """Add an item drawn over the image that must follow rotate/flip (e.g. a heat map)."""
         self._layers.append(item)
         self.view.addItem(item)
@@ -103,6 +105,7 @@ class ImageCanvas(pg.GraphicsView):
         self._inverted = False
         self._orientation = Orientation()
         self.cam.clear()  # a map belongs to one image
+        self.lungs.clear()
         self._message.hide()
         low, high = self._window.low, self._window.high
         self.base.setImage(image.pixels, autoLevels=False, levels=(low, high))
@@ -126,6 +129,7 @@ class ImageCanvas(pg.GraphicsView):
         self._window = None
         self.base.clear()
         self.cam.clear()
+        self.lungs.clear()
         self.show_message(message)
 
     def show_message(self, text: str) -> None:
@@ -189,8 +193,8 @@ class ImageCanvas(pg.GraphicsView):
             item.setTransform(self._layer_scale(item, image) * transform)
 
     @staticmethod
-    def _layer_scale(item: pg.ImageItem, image: LoadedImage) -> QTransform:
-        pixels = item.image
+    def _layer_scale(item: pg.GraphicsObject, image: LoadedImage) -> QTransform:
+        pixels = getattr(item, "image", None)  # outlines are drawn in image coordinates already
         if pixels is None or pixels.shape[:2] == image.pixels.shape:
             return QTransform()
         height, width = pixels.shape[:2]

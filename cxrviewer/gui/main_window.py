@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
             "reset": self.canvas.reset_view,
             "toggle_overlay": lambda: self.set_overlay_visible(not self.overlay.visible),
             "toggle_cam": lambda: self.ai.toggle_cam(),
+            "toggle_lungs": lambda: self.ai.toggle_lungs(),
             "load_model": self.choose_model,
             "model_card": lambda: self.ai.show_model_card(),
             "adapt_model": self.show_adapt_dialog,

@@ -12,9 +12,9 @@ from .shortcuts import SHORTCUTS
 from .window_menu import WindowLevelMenu
 
 _VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
-               None, "toggle_overlay", "toggle_cam")
-_AI_ITEMS = ("toggle_cam", None, "load_model", "model_card", None, "adapt_model", "use_bundled_model", None,
-             "cancel_batch")
+               None, "toggle_overlay", "toggle_cam", "toggle_lungs")
+_AI_ITEMS = ("toggle_cam", "toggle_lungs", None, "cancel_batch")
+_MODEL_ITEMS = ("load_model", "model_card", None, "adapt_model", "use_bundled_model")
 _GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image")
 
 
@@ -39,7 +39,7 @@ def _add_items(menu: QMenu, actions: Mapping[str, QAction], names) -> None:
 def build_menu_bar(window: QMainWindow, actions: Mapping[str, QAction], recent_menu: QMenu,
                    docks: list[QDockWidget], show_about: Callable[[], None],
                    export_privacy: QAction) -> WindowLevelMenu:
-    """File, View, Window/level, Go, AI, Help. Returns the Window/level menu, which tracks state."""
+    """File, View, Window/level, Go, AI, Model, Help. Returns the Window/level menu, which tracks state."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addActions([actions["open_files"], actions["open_folder"]])
@@ -59,6 +59,7 @@ def build_menu_bar(window: QMainWindow, actions: Mapping[str, QAction], recent_m
     bar.addMenu(window_menu)
     bar.addMenu("&Go").addActions([actions[name] for name in _GO_ITEMS])
     _add_items(bar.addMenu("&AI"), actions, _AI_ITEMS)
+    _add_items(bar.addMenu("&Model"), actions, _MODEL_ITEMS)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions["help"])

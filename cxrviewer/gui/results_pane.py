@@ -28,9 +28,12 @@ from PySide6.QtWidgets import (
 
 from cxrviewer.model.cam_options import CAM_METHOD_TITLES, CAM_METHODS
 
-from .ai_format import OOD_WARNING, label_title, percent, timings_text
-from .cam_overlay import DEFAULT_OPACITY
+from cxrviewer.imaging.heatmap import DEFAULT_OPACITY
+from cxrviewer.inference.requests import CAM_OUTSIDE_LUNGS_CAUTION
+
+from .ai_format import NO_LUNGS_WARNING, OOD_WARNING, label_title, percent, timings_text
 from .dialogs import NOT_FOR_DIAGNOSIS
+from .heat_legend import HeatLegend
 from .probability_bars import ProbabilityBars
 
 PREDICTED = None  # the class picker's "explain the predicted class" entry
@@ -47,6 +50,7 @@ def _label(object_name: str = "", wrap: bool = True) -> QLabel:
 
 class ResultsPane(QWidget):
     camToggled = Signal(bool)
+    lungsToggled = Signal(bool)
     camOpacityChanged = Signal(float)  # 0..1
     camTargetChanged = Signal(object)  # a model label, or None for the predicted class
     camMethodChanged = Signal(str)
@@ -104,10 +108,13 @@ class ResultsPane(QWidget):
         self.ood_warning = _label("oodWarning")
         self.ood_warning.setText("⚠ " + OOD_WARNING)
         self.ood_warning.hide()
+        self.lung_warning = _label("oodWarning")  # no plausible lungs: same look as the OOD warning
+        self.lung_warning.setText("⚠ " + NO_LUNGS_WARNING)
+        self.lung_warning.hide()
         self.bars = ProbabilityBars()
         self.bars_caption = _label("hint")
         self.details = _label("details")
-        for widget in (self.ood_warning, self.headline, self.subline, self.bars, self.bars_caption,
+        for widget in (self.ood_warning, self.lung_warning, self.headline, self.subline, self.bars, self.bars_caption,
                        self.details):
             column.addWidget(widget)
         return box
@@ -136,13 +143,32 @@ class ResultsPane(QWidget):
         for method in CAM_METHODS:
             self.method_picker.addItem(CAM_METHOD_TITLES[method], method)
         self.method_picker.activated.connect(lambda _i: self.camMethodChanged.emit(self.cam_method()))
+        self.lung_toggle = QPushButton()
+        self.lung_toggle.setCheckable(True)
+        self.lung_toggle.setChecked(True)
+        self.lung_toggle.toggled.connect(self._label_lung_toggle)
+        self._label_lung_toggle(True)
+        self.lung_toggle.setToolTip("The lung fields found by the lung model, as a cyan outline")
+        self.lung_toggle.toggled.connect(self.lungsToggled)
+        self.legend = HeatLegend()
+        self.attention_warning = _label("oodWarning")
+        self.attention_warning.setText("⚠ " + CAM_OUTSIDE_LUNGS_CAUTION)
+        self.attention_warning.hide()
         form.addRow(self.cam_toggle)
+        form.addRow(self.legend)
+        form.addRow(self.attention_warning)
         form.addRow("Opacity", self.opacity_slider)
         form.addRow("Explain", self.class_picker)
         form.addRow("Method", self.method_picker)
         self.cam_status = _label("hint")
         form.addRow(self.cam_status)
+        form.addRow(self.lung_toggle)
+        self.lung_status = _label("hint")
+        form.addRow(self.lung_status)
         return self.cam_box
+
+    def _label_lung_toggle(self, shown: bool) -> None:
+        self.lung_toggle.setText("Lung outline shown — hide (L)" if shown else "Lung outline hidden — show (L)")
 
     def _label_cam_toggle(self, shown: bool) -> None:
         self.cam_toggle.setText("Heat map shown — hide (G)" if shown else "Heat map hidden — show (G)")
@@ -203,6 +229,8 @@ class ResultsPane(QWidget):
         self.state = "result"
         self._result = result
         self.ood_warning.setVisible(result.ood_flag)
+        lungs = result.lungs
+        self.lung_warning.setVisible(lungs is not None and not lungs.found and not result.ood_flag)
         self.bars.set_probabilities(result.probabilities, dimmed=result.ood_flag, emphasise_top=not result.uncertain)
         self.bars.show()
         self.bars_caption.setVisible(True)
@@ -227,9 +255,13 @@ class ResultsPane(QWidget):
 
     def show_cam_info(self, result) -> None:
         self._result = result
+        self._show_lung_info(result)
+        self.attention_warning.setVisible(result.cam is not None and result.attention_outside_lungs)
+        self.legend.setVisible(result.cam is not None)
         if result.cam is None:
             self.cam_status.setText("No heat map for this reading.")
             return
+        self.legend.set_strength(result.cam_label and label_title(result.cam_label), result.cam_strength)
         method = CAM_METHOD_TITLES.get(result.cam_method, result.cam_method)
         text = f"Heat map: {method} for {label_title(result.cam_label)}"
         if result.ood_flag and self.cam_toggle.isChecked():
@@ -237,6 +269,19 @@ class ResultsPane(QWidget):
         elif result.ood_flag:
             text += " — hidden, as it would explain a reading that should not be trusted (G shows it anyway)"
         self.cam_status.setText(text)
+
+    def _show_lung_info(self, result) -> None:
+        lungs = result.lungs
+        self.lung_toggle.setVisible(lungs is not None)
+        if lungs is None:
+            self.lung_status.setText("")
+        elif not lungs.found:
+            self.lung_status.setText(f"Lung fields: not found ({lungs.reason}).")
+        elif lungs.cam_in_lungs is None:
+            self.lung_status.setText(f"Lung fields: {lungs.area_fraction:.0%} of the image.")
+        else:
+            self.lung_status.setText(f"Lung fields: {lungs.area_fraction:.0%} of the image; "
+                                     f"{lungs.cam_in_lungs:.0%} of the heat map lies inside them.")
 
     def show_cam_pending(self) -> None:
         self.cam_status.setText("Computing the heat map…")
@@ -251,6 +296,10 @@ class ResultsPane(QWidget):
         self.bars_caption.hide()
         self.details.hide()
         self.cam_status.setText("")
+        self.lung_warning.hide()
+        self.attention_warning.hide()
+        self.legend.hide()
+        self.lung_status.setText("")
 
     def _set_headline(self, headline: str, subline: str) -> None:
         self.headline.setText(headline)
@@ -271,3 +320,6 @@ class ResultsPane(QWidget):
 
     def set_cam_checked(self, checked: bool) -> None:
         self.cam_toggle.setChecked(checked)
+
+    def set_lungs_checked(self, checked: bool) -> None:
+        self.lung_toggle.setChecked(checked)

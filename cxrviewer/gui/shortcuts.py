@@ -39,11 +39,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("reset", ("Space",), "Reset view (window, invert, zoom, rotation, flips)", "View"),
     Shortcut("toggle_overlay", ("O",), "Show/hide corner information", "View"),
     Shortcut("toggle_cam", ("G",), "Show/hide the AI heat map (Grad-CAM)", "AI"),
-    Shortcut("load_model", (), "Load AI model…", "AI"),
-    Shortcut("model_card", (), "Model card…", "AI"),
-    Shortcut("adapt_model", (), "Adapt to this site…", "AI"),
-    Shortcut("use_bundled_model", (), "Back to the bundled model", "AI"),
+    Shortcut("toggle_lungs", ("L",), "Show/hide the lung-field outline", "AI"),
     Shortcut("cancel_batch", (), "Stop analysing the opened images", "AI"),
+    Shortcut("load_model", (), "Load AI model…", "Model"),
+    Shortcut("model_card", (), "Model card…", "Model"),
+    Shortcut("adapt_model", (), "Adapt to this site…", "Model"),
+    Shortcut("use_bundled_model", (), "Back to the bundled model", "Model"),
     Shortcut("help", ("F1",), "Keyboard and mouse help", "Help"),
 )
 

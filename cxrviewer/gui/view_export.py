@@ -15,8 +15,7 @@ from PySide6.QtCore import QBuffer, QIODevice, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from cxrviewer.atomic_files import atomic_write_bytes
-from cxrviewer.imaging.windowing import apply_window
-from cxrviewer.io import LoadedImage, Window
+from cxrviewer.imaging.heatmap import compose_rgb
 
 from .orientation import Orientation
 
@@ -26,18 +25,6 @@ CORNERS = {
     "bottom_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
     "bottom_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
 }
-
-
-def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.ndarray | None = None,
-                lut: np.ndarray | None = None, opacity: float = 0.0) -> np.ndarray:
-    """(H, W, 3) uint8 in the image's own orientation: windowed grey, heat map over it."""
-    grey = apply_window(image.pixels, window, invert=inverted).astype(np.float32)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    if cam_u8 is not None and lut is not None and opacity > 0:
-        rgba = lut[cam_u8].astype(np.float32)
-        alpha = rgba[..., 3:4] / 255.0 * float(opacity)
-        rgb = rgb * (1.0 - alpha) + rgba[..., :3] * alpha
-    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
 def to_qimage(rgb: np.ndarray, orientation: Orientation) -> QImage:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,10 +28,15 @@ import torch
 from cxrviewer.io import LoadedImage, load_image
 from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
 from cxrviewer.model.config import CARD_FILE
+from cxrviewer.model.errors import ModelFileMissingError
+from cxrviewer.model.lung_fields import mass_inside
+from cxrviewer.model.lung_model import LungResult, LungSegmenter
 from cxrviewer.model.predictor import Prediction, Predictor
 from cxrviewer.model.preprocess import Preprocessed
+from cxrviewer.resources import bundled_lung_model_dir
 
-from .requests import DEFAULT_UNCERTAIN_BELOW, InferenceRequest, InferenceResult, ModelInfo
+from .lung_outline import outlines
+from .requests import DEFAULT_UNCERTAIN_BELOW, InferenceRequest, InferenceResult, LungReading, ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +48,40 @@ def _never() -> bool:
 
 
 class InferenceEngine:
-    def __init__(self, predictor: Predictor, info: ModelInfo) -> None:
+    def __init__(self, predictor: Predictor, info: ModelInfo, segmenter: LungSegmenter | None = None) -> None:
         self.predictor = predictor
         self.info = info
+        self.segmenter = segmenter
         self._labels = tuple(predictor.labels)
+        # Lung fields per decoded image: a CAM method or class change re-runs the classifier, not this.
+        self._lungs: weakref.WeakKeyDictionary[LoadedImage, LungResult] = weakref.WeakKeyDictionary()
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str = "auto") -> InferenceEngine:
-        """Raises ModelDirError (missing, malformed, tampered) or ValueError (unknown architecture)."""
+    def load(cls, model_dir: str | Path, device: str = "auto", lung_dir: str | Path | None = None) -> InferenceEngine:
+        """Raises ModelDirError (missing, malformed, tampered) or ValueError (unknown architecture).
+
+        ``lung_dir``: the lung-field model (default: the bundled one). Without it the
+        results carry no lung reading, unless the classifier needs lungs for its own
+        input (lung cropping), which is then refused.
+        """
         start = time.perf_counter()
         model_dir = Path(model_dir)
         predictor = Predictor.from_dir(model_dir, device=device)
         predictor.model.requires_grad_(False)  # CAM differentiates the activation, never the weights
-        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3)
+        segmenter = _load_segmenter(Path(lung_dir) if lung_dir else bundled_lung_model_dir(), predictor)
+        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3, segmenter)
         log.info("model %s loaded on %s in %.0f ms", info.architecture, info.device_name, info.load_ms)
-        return cls(predictor, info)
+        return cls(predictor, info, segmenter)
+
+    def lungs(self, image: LoadedImage) -> LungResult | None:
+        """The image's lung fields, computed once per decoded image; None without a lung model."""
+        if self.segmenter is None:
+            return None
+        cached = self._lungs.get(image)
+        if cached is None:
+            cached = self.segmenter.segment(image)
+            self._lungs[image] = cached
+        return cached
 
     def run(self, request: InferenceRequest, cancelled: Cancelled = _never) -> InferenceResult | None:
         """Analyse one image; None when ``cancelled()`` turned true between steps."""
@@ -84,7 +109,12 @@ class InferenceEngine:
             raise ValueError("a batch must use one CAM setting")
         targets = [resolve_target(r.target, self._labels) for r in requests]
         start = time.perf_counter()
-        prepared = [self.predictor.preprocess(image) for image in images]
+        lungs = [self.lungs(image) for image in images]
+        timings["lungs_ms"] = (time.perf_counter() - start) * 1e3 / len(images)
+        if cancelled():
+            return []
+        start = time.perf_counter()
+        prepared = [self.predictor.preprocess(image, _box(lung)) for image, lung in zip(images, lungs)]
         timings["preprocess_ms"] = (time.perf_counter() - start) * 1e3 / len(images)
         if cancelled():
             return []
@@ -98,7 +128,7 @@ class InferenceEngine:
             return []
         timings.update({k: v / len(requests) for k, v in step_ms.items()})  # amortised over the batch
         timings["total_ms"] = sum(timings.values())
-        return [self._result(r, p, c, timings) for r, p, c in zip(requests, predictions, cams)]
+        return [self._result(r, p, c, timings, lung) for r, p, c, lung in zip(requests, predictions, cams, lungs)]
 
     def _forward_with_cam(self, batch: np.ndarray, targets, method, prepared):
         model, config = self.predictor.model, self.predictor.config
@@ -116,7 +146,7 @@ class InferenceEngine:
         predictions = self.predictor.predict_arrays(batch)
         return predictions, {"forward_ms": (time.perf_counter() - start) * 1e3, "cam_ms": 0.0}
 
-    def _result(self, request, prediction: Prediction, cam, timings) -> InferenceResult:
+    def _result(self, request, prediction: Prediction, cam, timings, lungs: LungResult | None) -> InferenceResult:
         return InferenceResult(
             request_id=request.request_id,
             path=request.path,
@@ -131,10 +161,38 @@ class InferenceEngine:
             cam_label=None if cam is None else cam.label,
             timings=timings,
             batch_id=request.batch_id,
+            lungs=None if lungs is None else lung_reading(lungs, None if cam is None else cam.full_map),
         )
 
     def preprocess(self, image: LoadedImage) -> Preprocessed:
         return self.predictor.preprocess(image)
+
+
+def lung_reading(lungs: LungResult, cam: np.ndarray | None) -> LungReading:
+    return LungReading(
+        found=lungs.found,
+        area_fraction=lungs.area_fraction,
+        reason=lungs.reason,
+        mask=lungs.mask,
+        outlines=outlines(lungs.mask),
+        cam_in_lungs=None if cam is None else mass_inside(cam, lungs.mask),
+    )
+
+
+def _box(lungs: LungResult | None) -> tuple[int, int, int, int] | None:
+    return lungs.box if lungs is not None and lungs.found else None
+
+
+def _load_segmenter(lung_dir: Path, predictor: Predictor) -> LungSegmenter | None:
+    try:
+        return LungSegmenter.from_dir(lung_dir, device=predictor.device)
+    except ModelFileMissingError:
+        if predictor.needs_lungs:
+            raise ModelFileMissingError(
+                f"this model crops its input to the lung fields, but the lung model is missing ({lung_dir})"
+            ) from None
+        log.info("no lung model at %s: readings carry no lung fields", lung_dir)
+        return None
 
 
 def _targets(targets: list[int | None]) -> list[int] | None:
@@ -151,7 +209,7 @@ def _timed(fn, *args):
     return value, (time.perf_counter() - start) * 1e3
 
 
-def _model_info(predictor: Predictor, model_dir: Path, load_ms: float) -> ModelInfo:
+def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter: LungSegmenter | None) -> ModelInfo:
     config = predictor.config
     card = model_dir / CARD_FILE
     return ModelInfo(
@@ -166,6 +224,7 @@ def _model_info(predictor: Predictor, model_dir: Path, load_ms: float) -> ModelI
         ood_threshold=float(config.ood.threshold),
         load_ms=load_ms,
         card=card.read_text(encoding="utf-8") if card.is_file() else "",
+        lung_model="" if segmenter is None else segmenter.config.architecture,
     )
 
 

@@ -18,7 +18,7 @@ from cxrviewer.io.image import LoadedImage
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM, check_method
 
 __all__ = ["CAM_METHODS", "DEFAULT_CAM_METHOD", "DEFAULT_UNCERTAIN_BELOW", "BatchProgress", "InferenceError",
-           "InferenceRequest", "InferenceResult", "ModelInfo", "ModelLoadFailure"]
+           "InferenceRequest", "InferenceResult", "LungReading", "ModelInfo", "ModelLoadFailure"]
 
 DEFAULT_CAM_METHOD = GRADCAM
 # A top-class probability below this marks the result "uncertain" when the model
@@ -49,6 +49,25 @@ class InferenceRequest:
 
 
 @dataclass(frozen=True, eq=False)
+class LungReading:
+    """The lung fields found in one image (plain data; the mask is on the image's pixel grid)."""
+
+    found: bool  # a plausible pair of lung fields
+    area_fraction: float  # lung area / image content area
+    reason: str  # why not found ("" when found)
+    mask: np.ndarray | None = field(repr=False)  # bool (H, W), aligned with LoadedImage.pixels; None once stripped
+    # Closed outlines in image pixel coordinates, each float32 (K, 2) as (x, y), for drawing.
+    outlines: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    cam_in_lungs: float | None = None  # share of the heat map's mass inside the lungs (None: no map)
+
+
+# Below this share of the map's mass inside the lung fields, the viewer cautions the reader.
+CAM_IN_LUNGS_CAUTION_BELOW = 0.5
+CAM_OUTSIDE_LUNGS_CAUTION = ("The model's attention is mostly outside the lung fields: treat this reading "
+                             "with suspicion.")
+
+
+@dataclass(frozen=True, eq=False)
 class InferenceResult:
     """The model's reading of one image. Research use only, not a diagnosis."""
 
@@ -66,6 +85,19 @@ class InferenceResult:
     cam_label: str | None  # the class the map explains
     timings: Mapping[str, float]  # load_ms (paths only), preprocess_ms, forward_ms, cam_ms, total_ms
     batch_id: int | None = None
+    lungs: LungReading | None = None  # None when no lung model is installed
+
+    @property
+    def cam_strength(self) -> float:
+        """The explained class's probability: the heat map is drawn this strong."""
+        return float(self.probabilities.get(self.cam_label, 1.0)) if self.cam_label else 1.0
+
+    @property
+    def attention_outside_lungs(self) -> bool:
+        """True when the lungs were found and most of the map lies outside them."""
+        lungs = self.lungs
+        return (lungs is not None and lungs.found and lungs.cam_in_lungs is not None
+                and lungs.cam_in_lungs < CAM_IN_LUNGS_CAUTION_BELOW)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probabilities", MappingProxyType(dict(self.probabilities)))
@@ -107,6 +139,7 @@ class ModelInfo:
     ood_threshold: float
     load_ms: float = 0.0
     card: str = field(default="", repr=False)  # MODEL_CARD.md text, for an About/Model dialog
+    lung_model: str = ""  # the lung-field model in use ("" = none: no outlines, no lung check)
 
 
 @dataclass(frozen=True)

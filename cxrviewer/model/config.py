@@ -45,6 +45,7 @@ class ModelConfig:
 
     def to_json(self) -> str:
         data = asdict(self)
+        data["preprocessing"] = self.preprocessing.to_dict()
         data["input_size"] = self.input_size
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n"
 

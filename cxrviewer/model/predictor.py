@@ -68,8 +68,12 @@ class Predictor:
             raise ModelFormatError(f"model.json names a layer {config.architecture} does not have: {exc}") from exc
         return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), resolve_device(device))
 
-    def preprocess(self, image: LoadedImage) -> Preprocessed:
-        return preprocess(image, self.config.preprocessing)
+    @property
+    def needs_lungs(self) -> bool:
+        return self.config.preprocessing.lung_crop
+
+    def preprocess(self, image: LoadedImage, lung_box: tuple[int, int, int, int] | None = None) -> Preprocessed:
+        return preprocess(image, self.config.preprocessing, lung_box)
 
     def predict(self, images: Sequence[LoadedImage], batch_size: int = 32) -> list[Prediction]:
         results: list[Prediction] = []

@@ -29,6 +29,11 @@ class PreprocessConfig:
     percentile_high: float = 99.0
     clahe_clip: float = 2.0
     clahe_tiles: int = 8
+    # Crop to the lung fields (found by the lung model) plus this margin of their size on
+    # every side, instead of to the whole film: the classifier then sees less of what
+    # betrays the hospital or the patient's age (labels, collimation, arms, abdomen).
+    lung_crop: bool = False
+    lung_margin: float = 0.1
 
     def __post_init__(self) -> None:
         if self.intensity not in INTENSITY_MODES:
@@ -37,7 +42,11 @@ class PreprocessConfig:
             raise ValueError(f"input_size must be at least 16, got {self.input_size}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.lung_crop:  # model.json files written before lung cropping existed stay byte-identical
+            data.pop("lung_crop")
+            data.pop("lung_margin")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> PreprocessConfig:
@@ -89,6 +98,21 @@ class Geometry:
         out[cy0:cy1, cx0:cx1] = cv2.resize(content, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
         return out
 
+    def map_from_source(self, source: np.ndarray, nearest: bool = False) -> np.ndarray:
+        """The inverse of map_to_source: a source-sized array onto the model input grid (padding 0).
+
+        Training uses it to carry a mask through exactly the crop/resize/letterbox its image took.
+        """
+        if source.shape[:2] != self.source_size:
+            raise ValueError(f"expected an array of shape {self.source_size}, got {source.shape[:2]}")
+        x0, y0, x1, y1 = self.content_box
+        cx0, cy0, cx1, cy1 = self.crop_box
+        interp = cv2.INTER_NEAREST if nearest else (cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
+        resized = cv2.resize(source[cy0:cy1, cx0:cx1], (x1 - x0, y1 - y0), interpolation=interp)
+        out = np.zeros((self.output_size, self.output_size), dtype=source.dtype)
+        out[y0:y1, x0:x1] = resized
+        return out
+
 
 @dataclass(frozen=True)
 class Preprocessed:
@@ -96,9 +120,14 @@ class Preprocessed:
     geometry: Geometry
 
 
-def preprocess(image: LoadedImage, config: PreprocessConfig) -> Preprocessed:
+def preprocess(image: LoadedImage, config: PreprocessConfig,
+               lung_box: tuple[int, int, int, int] | None = None) -> Preprocessed:
+    """``lung_box`` (x0, y0, x1, y1 on the image grid) is used when ``config.lung_crop`` is set;
+    without one (no lungs found) the crop falls back to the film's content box."""
     windowed = apply_window(image.pixels, image.window)
     box = find_content_box(windowed) if config.crop_border else (0, 0, image.width, image.height)
+    if config.lung_crop and lung_box is not None:
+        box = expand_box(lung_box, config.lung_margin, (image.height, image.width))
     x0, y0, x1, y1 = box
     cropped = windowed[y0:y1, x0:x1]
     size = config.input_size
@@ -120,6 +149,14 @@ def preprocess(image: LoadedImage, config: PreprocessConfig) -> Preprocessed:
     )
     array = (canvas.astype(np.float32) / np.float32(255.0))[None]
     return Preprocessed(array=array, geometry=geometry)
+
+
+def expand_box(box: tuple[int, int, int, int], margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown by ``margin`` of its width/height on each side, clipped to the image."""
+    x0, y0, x1, y1 = box
+    dx, dy = round((x1 - x0) * margin), round((y1 - y0) * margin)
+    height, width = shape
+    return (max(0, x0 - dx), max(0, y0 - dy), min(width, x1 + dx), min(height, y1 + dy))
 
 
 def normalise_intensity(image: np.ndarray, config: PreprocessConfig) -> np.ndarray:

@@ -56,7 +56,7 @@ def test_json_lines_for_a_walked_folder_with_cam_pngs(capsys, model_dir, study, 
         assert sum(record["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
         assert record["label"] == max(record["probabilities"], key=record["probabilities"].get)
         assert isinstance(record["uncertain"], bool) and set(record["ood"]) == {"flag", "score"}
-        assert {"load_ms", "preprocess_ms", "forward_ms", "cam_ms", "cam_png_ms"} <= set(record["timings"])
+        assert {"load_ms", "preprocess_ms", "forward_ms", "cam_ms", "outputs_ms"} <= set(record["timings"])
         png = Path(record["cam"])
         source = load_image(record["path"])
         picture = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)

@@ -1,0 +1,1 @@
+"""Training the lung-field segmenter shipped in resources/models/lungs (`cxr train-lungs`)."""
