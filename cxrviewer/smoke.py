@@ -68,7 +68,24 @@ def check_codecs() -> str:
     with tempfile.TemporaryDirectory(prefix="cxr-smoke-") as tmp:
         for uid in (JPEG2000Lossless, RLELossless):
             _round_trip(Path(tmp), uid)
-    return "gdcm, pylibjpeg-openjpeg, pylibjpeg-rle available; JPEG 2000 and RLE round-trip"
+        _through_decoder_process(Path(tmp) / f"smoke-{JPEG2000Lossless.keyword}.dcm")
+    return ("gdcm, pylibjpeg-openjpeg, pylibjpeg-rle available; JPEG 2000 and RLE round-trip; "
+            "decoder process works")
+
+
+def _through_decoder_process(path: Path) -> None:
+    """The viewer and cxr decode files in child processes: a frozen build must be able to start one."""
+    import numpy as np
+
+    from cxrviewer.io import load_image
+    from cxrviewer.io.sandbox import DecoderPool
+
+    pool = DecoderPool(processes=1, timeout_s=60)
+    try:
+        if not np.array_equal(pool.load(path).pixels, load_image(path).pixels):
+            raise SmokeFailure("the decoder process returned other pixels than in-process decoding")
+    finally:
+        pool.close()
 
 
 def _round_trip(folder: Path, uid) -> None:

@@ -105,7 +105,10 @@ def _training_section(pre: PreprocessConfig, training: dict[str, Any], ood_layer
         "",
         f"- Architecture `{opt['arch']}`, initial weights `{opt['weights']}`, input {pre.input_size} px grayscale.",
         f"- Preprocessing (shared with the viewer): default window, border crop {pre.crop_border}, "
-        f"intensity `{pre.intensity}`, letterbox to {pre.input_size} px.",
+        f"intensity `{pre.intensity}`, letterbox to {pre.input_size} px."
+        + (f" Cropped to the lung fields found by the bundled lung model (margin {pre.lung_margin:.0%} of their "
+           f"size; lung weights sha256 `{pre.lung_model[:12]}…`); where no plausible pair of lungs is found the "
+           "whole film is used." if pre.lung_crop else ""),
         f"- Augmentation `{opt['augment']}` (p={opt['augment_p']}), horizontal flip {training['hflip']}.",
         f"- First {opt['freeze_stages']} stages frozen (the stem counts as one), cached features {opt['cache_features']} "
         f"({opt['cache_views']} views), AdamW lr {opt['lr']}, weight decay {opt['weight_decay']}, "

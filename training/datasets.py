@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,8 +26,10 @@ class ImageDataset(Dataset):
         preprocessing: PreprocessConfig,
         augmentation: AugmentConfig | None = None,
         seed: int = 0,
+        lung_boxes: Mapping[str, tuple[int, int, int, int] | None] | None = None,
     ) -> None:
         self.samples = list(samples)
+        self.lung_boxes = lung_boxes or {}
         self.label_ids = list(label_ids)
         self.preprocessing = preprocessing
         self.augmentation = augmentation
@@ -41,8 +43,9 @@ class ImageDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
-        image = load_image(self.samples[index].path)
-        array = preprocess(image, self.preprocessing).array
+        path = self.samples[index].path
+        image = load_image(path)
+        array = preprocess(image, self.preprocessing, self.lung_boxes.get(str(path))).array
         if self.augmentation is not None and self.augmentation.enabled:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             array = augment(array, self.augmentation, rng)

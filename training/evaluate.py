@@ -200,7 +200,8 @@ def predict_items(predictor, items: Sequence[Item], batch_size: int) -> Predicti
 
 
 def _predict_batch(predictor, batch: Sequence[Item], run: PredictionRun) -> None:
-    from cxrviewer.io import ImageLoadError, load_image
+    from cxrviewer.io import ImageLoadError
+    from cxrviewer.io.sandbox import load_image_isolated as load_image
 
     loaded = []
     for item in batch:
@@ -332,6 +333,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write PNG plots and summary.md into this folder")
     parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model batch (default 16)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
+    parser.add_argument("--cam-quality", action="store_true",
+                        help="also measure the heat maps against drawn masks: the data CSV needs a lung_mask "
+                             "column (optional infection_mask); adds cam_in_lungs and the pointing game per "
+                             "CAM method under 'cam_quality'")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -354,6 +359,8 @@ def _run(args: argparse.Namespace) -> int:
     meta = {**model_meta(predictor, model_dir), **data_meta(args.data, manifest),
             "label_mapping": mapping, "breakdown_columns": columns, **tool_meta()}
     results, labels, probs = build_results(run_, predictor.labels, mapping, columns, meta)
+    if args.cam_quality:
+        results["cam_quality"] = _cam_quality(args, model_dir)
     print(report.text_summary(results))
     if args.json is None:
         _print_failures(results["failed"])
@@ -362,7 +369,26 @@ def _run(args: argparse.Namespace) -> int:
     return _exit_code(results, len(manifest.items))
 
 
+def _cam_quality(args: argparse.Namespace, model_dir: Path) -> dict:
+    from cxrviewer.inference.engine import InferenceEngine
+
+    from .cam_quality import MaskManifestError, cam_quality, read_mask_manifest
+
+    try:
+        items = read_mask_manifest(args.data, args.split)
+    except MaskManifestError as exc:
+        raise EvaluationInputError(f"--cam-quality: {exc}") from exc
+    engine = InferenceEngine.load(model_dir, device=args.device)
+    quality = cam_quality(engine, items)
+    for method, row in quality["methods"].items():
+        pointing = "n/a" if row["pointing_game"] is None else f"{row['pointing_game']:.3f} (n={row['pointing_n']})"
+        print(f"{method}: map in lungs {row['cam_in_lungs']:.3f}, pointing game {pointing}")
+    return quality
+
+
 def _check_options(args: argparse.Namespace) -> None:
+    if args.cam_quality and (args.data.is_dir() or args.data.suffix.lower() != ".csv"):
+        raise EvaluationInputError("--cam-quality needs a CSV with a lung_mask column as --data")
     if args.batch_size < 1:
         raise EvaluationInputError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.report_dir is not None and not report.matplotlib_available():

@@ -60,7 +60,7 @@ def _outputs(session, model, dataset, desc: str) -> EpochOutputs:
 
 def evaluate_exported(session, model_dir: Path) -> dict[str, Any]:
     """Metrics of the exported model through the Predictor, i.e. exactly what the viewer will do."""
-    predictor = Predictor.from_dir(model_dir, device=session.device)
+    predictor = Predictor.from_dir(model_dir, device=session.device, lung_dir=session.opt.lung_model)
     splits = ["val"] + (["test"] if session.args.report_test and session.splits["test"] else [])
     results: dict[str, Any] = {}
     for split in splits:

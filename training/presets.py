@@ -34,6 +34,8 @@ class TrainOptions:
     img_size: int = 224
     intensity: str = "equalize"
     crop_border: bool = True
+    lung_crop: bool = False  # crop each image to its lung fields (the lung model's boxes) plus a margin
+    lung_model: str | None = None  # lung model directory (default: the bundled one)
     augment: str = "rotate,affine,brightness,contrast,gamma,noise,speckle"
     augment_p: float = 0.5
     freeze_stages: int = 0

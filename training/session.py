@@ -51,9 +51,13 @@ class TrainingSession:
         self.dist = dist_info
         self.out: Path = args.out
         self.show_progress = dist_info.is_main and not args.no_progress
+        self.segmenter = self._lung_segmenter() if options.lung_crop else None
         self.preprocessing = PreprocessConfig(
-            input_size=options.img_size, intensity=options.intensity, crop_border=options.crop_border
+            input_size=options.img_size, intensity=options.intensity, crop_border=options.crop_border,
+            lung_crop=options.lung_crop,
+            lung_model=self.segmenter.weights_sha256 if self.segmenter is not None else "",
         )
+        self.lung_boxes: dict = {}
         self.augmentation = AugmentConfig.from_names(options.augment, args.hflip, options.augment_p)
 
     # ---- data -------------------------------------------------------------
@@ -78,6 +82,24 @@ class TrainingSession:
             raise DataError("the data needs images in both the train and the val split")
         counts = {k: len(v) for k, v in self.splits.items()}
         log.info("data: %s, classes %s, images per split %s", Path(data.description).name, list(self.labels), counts)
+        if self.segmenter is not None:
+            self._find_lungs()
+
+    def _lung_segmenter(self):
+        from cxrviewer.model.lung_model import LungSegmenter
+        from cxrviewer.resources import bundled_lung_model_dir
+
+        return LungSegmenter.from_dir(self.opt.lung_model or bundled_lung_model_dir(), device=self.device)
+
+    def _find_lungs(self) -> None:
+        from .lung_boxes import lung_boxes
+
+        root = Path(self.opt.cache_dir) if self.opt.cache_dir else self.out / "cache"
+        name = f"lung-boxes-{self.segmenter.weights_sha256[:16]}.json"
+        everything = [s for split in self.splits.values() for s in split]
+        if self.dist.is_main:
+            self.lung_boxes = lung_boxes(everything, self.segmenter, root / name)
+        self.lung_boxes = broadcast_object(self.lung_boxes, self.dist)
 
     def label_ids(self, split: str) -> list[int]:
         index = {name: i for i, name in enumerate(self.labels)}
@@ -116,9 +138,10 @@ class TrainingSession:
             self.val_set = CachedFeatureDataset(val_views, val_ids, seed, random_view=False)
         else:
             self.start_stage = 0
-            self.train_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, self.augmentation, seed)
-            self.train_fit_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, None, seed)
-            self.val_set = ImageDataset(self.splits["val"], val_ids, self.preprocessing, None, seed)
+            boxes = self.lung_boxes
+            self.train_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, self.augmentation, seed, boxes)
+            self.train_fit_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, None, seed, boxes)
+            self.val_set = ImageDataset(self.splits["val"], val_ids, self.preprocessing, None, seed, boxes)
 
     def _cached_views(self, model: CxrClassifier, split: str, views: int) -> list[np.ndarray]:
         settings = {
@@ -133,7 +156,8 @@ class TrainingSession:
         result = []
         for view in range(views):
             augmentation = self.augmentation if view > 0 else None
-            dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt.seed)
+            dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt.seed,
+                                   self.lung_boxes)
             result.append(build_view(folder, model, dataset, view, self.opt.cache_stages,
                                      self.device, self.dist, self.opt.batch_size, self.opt.workers))
         return result

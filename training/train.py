@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--img-size", type=int, default=None, help="model input side in pixels")
     parser.add_argument("--intensity", choices=("equalize", "clahe", "percentile", "none"), default=None)
     parser.add_argument("--no-crop-border", dest="crop_border", action="store_const", const=False, default=None)
+    parser.add_argument("--lung-crop", action="store_const", const=True, default=None,
+                        help="crop every image to its lung fields plus a margin (needs the lung model)")
+    parser.add_argument("--lung-model", default=None, metavar="DIR", help="lung model directory (default: the bundled one)")
     parser.add_argument("--augment", default=None, help=f"comma list from {','.join(AUGMENTATIONS)} or 'none'")
     parser.add_argument("--augment-p", type=float, default=None, help="probability of each augmentation")
     parser.add_argument("--hflip", action="store_true", help="add horizontal flips (off by default: anatomy is not symmetric)")

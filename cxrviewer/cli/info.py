@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from cxrviewer.io import ImageLoadError, iter_image_files, load_image
+from cxrviewer.io import ImageLoadError, iter_image_files
+from cxrviewer.io.sandbox import load_image_isolated
 from cxrviewer.io.detect import read_head, sniff_kind
 
 from .info_format import human_line, json_line, record_for_error, record_for_image
@@ -56,7 +57,7 @@ def _report(args: argparse.Namespace) -> int:
 def describe(path: Path) -> dict:
     """The info record for one file; failures become records, never exceptions."""
     try:
-        image = load_image(path)
+        image = load_image_isolated(path)
     except ImageLoadError as exc:
         return record_for_error(path, exc, _kind_or_none(path))
     return record_for_image(path, image)

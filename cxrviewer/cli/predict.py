@@ -39,7 +39,8 @@ from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
-from cxrviewer.io import iter_image_files, load_image
+from cxrviewer.io import iter_image_files
+from cxrviewer.io.sandbox import load_image_isolated
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
 from cxrviewer.imaging.heatmap import render_overlay
 from cxrviewer.model.cam_render import write_png_atomic
@@ -138,7 +139,7 @@ def _predict_chunk(engine: InferenceEngine, paths: list[Path], args, namer) -> I
     for i, path in enumerate(paths):
         start = time.perf_counter()
         try:
-            image = load_image(path)
+            image = load_image_isolated(path)
         except Exception as exc:
             failures[i] = _failure(path, describe_failure(exc, path))
             continue

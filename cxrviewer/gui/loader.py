@@ -23,7 +23,8 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from cxrviewer.imaging.windowing import standard_presets
-from cxrviewer.io import ImageLoadError, LoadedImage, Window, load_image
+from cxrviewer.io import ImageLoadError, LoadedImage, Window
+from cxrviewer.io.sandbox import load_image_isolated
 
 from cxrviewer.tasks.qt_thread import TaskThread
 from cxrviewer.tasks.queue import CancelToken, Lane, Policy, Task, TaskQueue
@@ -85,7 +86,7 @@ def _scan(job: Job, token: CancelToken) -> LoadResult | None:
 
 def _load(job: Job, token: CancelToken) -> LoadResult | None:
     try:
-        image = load_image(job.path)
+        image = load_image_isolated(job.path)  # a crashing decoder must not take the viewer down
         if token.is_cancelled():
             return None
         thumbnail = make_thumbnail(image)

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cxrviewer.io import LoadedImage, load_image
+from cxrviewer.io import LoadedImage
+from cxrviewer.io.sandbox import load_image_isolated
 from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
 from cxrviewer.model.config import CARD_FILE
 from cxrviewer.model.errors import ModelFileMissingError
@@ -90,7 +91,7 @@ class InferenceEngine:
         timings: dict[str, float] = {}
         image = request.image
         if image is None:
-            image, timings["load_ms"] = _timed(load_image, request.path)
+            image, timings["load_ms"] = _timed(load_image_isolated, request.path)
         if cancelled():
             return None
         results = self._analyse([request], [image], timings, cancelled)
@@ -114,7 +115,7 @@ class InferenceEngine:
         if cancelled():
             return []
         start = time.perf_counter()
-        prepared = [self.predictor.preprocess(image, _box(lung)) for image, lung in zip(images, lungs)]
+        prepared = [self.predictor.preprocess(image, lung) for image, lung in zip(images, lungs)]
         timings["preprocess_ms"] = (time.perf_counter() - start) * 1e3 / len(images)
         if cancelled():
             return []
@@ -179,18 +180,12 @@ def lung_reading(lungs: LungResult, cam: np.ndarray | None) -> LungReading:
     )
 
 
-def _box(lungs: LungResult | None) -> tuple[int, int, int, int] | None:
-    return lungs.box if lungs is not None and lungs.found else None
-
-
 def _load_segmenter(lung_dir: Path, predictor: Predictor) -> LungSegmenter | None:
+    if predictor.segmenter is not None:
+        return predictor.segmenter  # the one the classifier was trained with, already checked
     try:
         return LungSegmenter.from_dir(lung_dir, device=predictor.device)
     except ModelFileMissingError:
-        if predictor.needs_lungs:
-            raise ModelFileMissingError(
-                f"this model crops its input to the lung fields, but the lung model is missing ({lung_dir})"
-            ) from None
         log.info("no lung model at %s: readings carry no lung fields", lung_dir)
         return None
 

@@ -186,3 +186,14 @@ def lung_result(probability: np.ndarray, geometry: Geometry) -> LungResult:
         model_fields=fields,
         geometry=geometry,
     )
+
+
+def lung_box(image: LoadedImage, config: PreprocessConfig,
+             segmenter: LungSegmenter | None) -> tuple[int, int, int, int] | None:
+    """The crop box a lung-cropping ``config`` wants for ``image`` (None: no crop by lungs)."""
+    if not config.lung_crop:
+        return None
+    if segmenter is None:
+        raise ValueError("this preprocessing crops to the lung fields, but no lung model was given")
+    result = segmenter.segment(image)
+    return result.box if result.found else None

@@ -17,7 +17,8 @@ from cxrviewer.io.image import LoadedImage
 
 from .architectures import CxrClassifier, build_model
 from .config import ModelConfig
-from .errors import ModelFormatError
+from .errors import ModelFileMissingError, ModelFormatError
+from .lung_model import LUNG_WEIGHTS_FILE, LungResult, LungSegmenter
 from .model_dir import read_model_dir
 from .ood import MahalanobisOOD
 from .preprocess import Preprocessed, preprocess
@@ -43,15 +44,19 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class Predictor:
-    def __init__(self, model: CxrClassifier, config: ModelConfig, ood: MahalanobisOOD, device: torch.device) -> None:
+    def __init__(self, model: CxrClassifier, config: ModelConfig, ood: MahalanobisOOD, device: torch.device,
+                 segmenter: LungSegmenter | None = None) -> None:
         self.model = model.to(device).eval()
         self.config = config
         self.labels: tuple[str, ...] = tuple(config.labels)
         self.device = device
         self.ood = ood.to(device)
+        self.segmenter = segmenter  # set when the model's input is cropped to the lung fields
 
     @classmethod
-    def from_dir(cls, path: str | Path, device: str | torch.device = "auto") -> Predictor:
+    def from_dir(cls, path: str | Path, device: str | torch.device = "auto",
+                 lung_dir: str | Path | None = None) -> Predictor:
+        """``lung_dir``: where the lung model of a lung-cropping classifier lives (default: bundled)."""
         contents = read_model_dir(path)
         config = contents.config
         model = build_model(config.architecture, len(config.labels))
@@ -66,14 +71,22 @@ class Predictor:
                 model.get_submodule(config.cam_target_layer)  # fail now, not in the Grad-CAM view
         except (ValueError, AttributeError) as exc:
             raise ModelFormatError(f"model.json names a layer {config.architecture} does not have: {exc}") from exc
-        return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), resolve_device(device))
+        device = resolve_device(device)
+        segmenter = load_required_segmenter(config, device, lung_dir) if config.preprocessing.lung_crop else None
+        return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), device, segmenter)
 
     @property
     def needs_lungs(self) -> bool:
         return self.config.preprocessing.lung_crop
 
-    def preprocess(self, image: LoadedImage, lung_box: tuple[int, int, int, int] | None = None) -> Preprocessed:
-        return preprocess(image, self.config.preprocessing, lung_box)
+    def preprocess(self, image: LoadedImage, lungs: LungResult | None = None) -> Preprocessed:
+        """The model input; a lung-cropping model uses ``lungs`` (segmented here when not given)."""
+        box = None
+        if self.needs_lungs:
+            if lungs is None and self.segmenter is not None:
+                lungs = self.segmenter.segment(image)
+            box = lungs.box if lungs is not None and lungs.found else None
+        return preprocess(image, self.config.preprocessing, box)
 
     def predict(self, images: Sequence[LoadedImage], batch_size: int = 32) -> list[Prediction]:
         results: list[Prediction] = []
@@ -113,3 +126,24 @@ class Predictor:
             ood_score=float(score),
             ood_flag=bool(score > self.config.ood.threshold),
         )
+
+
+def load_required_segmenter(config: ModelConfig, device: torch.device,
+                            lung_dir: str | Path | None = None) -> LungSegmenter:
+    """The lung model a lung-cropping classifier was trained with (the bundled one, checked by hash)."""
+    from cxrviewer.resources import bundled_lung_model_dir
+
+    lung_dir = Path(lung_dir) if lung_dir else bundled_lung_model_dir()
+    try:
+        segmenter = LungSegmenter.from_dir(lung_dir, device=device)
+    except ModelFileMissingError:
+        raise ModelFileMissingError(
+            f"this model crops its input to the lung fields, but the lung model is missing ({lung_dir})"
+        ) from None
+    wanted = config.preprocessing.lung_model
+    if wanted and segmenter.config.files[LUNG_WEIGHTS_FILE] != wanted:
+        raise ModelFormatError(
+            "this model was trained on lung crops from another lung model than the one installed "
+            f"({LUNG_WEIGHTS_FILE} sha256 {wanted[:12]}…); retrain or adapt it with this one"
+        )
+    return segmenter

@@ -34,6 +34,7 @@ class PreprocessConfig:
     # betrays the hospital or the patient's age (labels, collimation, arms, abdomen).
     lung_crop: bool = False
     lung_margin: float = 0.1
+    lung_model: str = ""  # sha256 of the lung model's weights the boxes came from (provenance, checked on load)
 
     def __post_init__(self) -> None:
         if self.intensity not in INTENSITY_MODES:
@@ -44,8 +45,8 @@ class PreprocessConfig:
     def to_dict(self) -> dict:
         data = asdict(self)
         if not self.lung_crop:  # model.json files written before lung cropping existed stay byte-identical
-            data.pop("lung_crop")
-            data.pop("lung_margin")
+            for key in ("lung_crop", "lung_margin", "lung_model"):
+                data.pop(key)
         return data
 
     @classmethod

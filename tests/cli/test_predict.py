@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from cxrviewer.cli import predict
@@ -141,3 +142,31 @@ def test_same_file_names_get_distinct_cam_pngs(capsys, model_dir, samples_dir, t
                  "--cam-dir", str(tmp_path / "cams")])
     cams = [Path(r["cam"]).name for r in _json_lines(capsys.readouterr().out)]
     assert code == 0 and cams == ["x.cam.png", "x-2.cam.png"]
+
+
+def test_lung_masks_raw_maps_and_the_lungs_key(capsys, model_dir, dicom_dir, samples_dir, tmp_path):
+    """--lung-dir and --cam-raw files match the image as loaded; JSON 'lungs' agrees with them."""
+    inputs = [dicom_dir / CHEST_CR, samples_dir / "normal_kermany_IM-0195-0001.jpg"]
+    code = main(["predict", *map(str, inputs), "--model", str(model_dir), "--json", "--cam-method", "gradcampp",
+                 "--lung-dir", str(tmp_path / "lungs"), "--cam-raw", str(tmp_path / "raw")])
+    records = _json_lines(capsys.readouterr().out)
+    assert code == 0 and len(records) == 2
+    for path, record in zip(inputs, records):
+        image = load_image(path)
+        mask = cv2.imread(str(tmp_path / "lungs" / f"{path.stem}.lungs.png"), cv2.IMREAD_UNCHANGED)
+        cam = np.load(tmp_path / "raw" / f"{path.stem}.cam.npy")
+        assert mask.dtype == np.uint8 and mask.shape == image.pixels.shape and set(np.unique(mask)) <= {0, 255}
+        assert cam.dtype == np.float32 and cam.shape == image.pixels.shape and 0 <= cam.min() and cam.max() <= 1
+        lungs = record["lungs"]
+        assert set(lungs) == {"found", "area_fraction", "cam_in_lungs"} and lungs["found"]
+        expected = float(cam[mask == 255].sum() / cam.sum())
+        assert lungs["cam_in_lungs"] == pytest.approx(expected, abs=1e-3)
+        assert record["cam"] is None  # no --cam-dir: no overlay PNG
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_image_is_read(capsys, model_dir, samples_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["predict", str(samples_dir), "--model", str(model_dir), "--lung-dir", str(blocker / "sub")])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and "--lung-dir" in captured.err

@@ -204,3 +204,19 @@ def test_a_folder_opened_while_a_missing_model_loads_leaves_the_list_and_message
         assert window.status.batch_note.text() == "" and not window.status.batch_progress.isVisible()
     finally:
         window.close()
+
+
+def test_view_export_and_cxr_predict_draw_identical_heat_map_pixels(qtbot, confident_window, confident_model_dir,
+                                                                     chest_dx, tmp_path):
+    """One renderer: the exported view (default window, default opacity) equals the CLI's CAM PNG."""
+    from cxrviewer.cli.main import main as cxr_main
+
+    result = show_and_read(qtbot, confident_window, chest_dx)
+    exported = confident_window.exporter.export_view(tmp_path / "view.png")
+    code = cxr_main(["predict", str(chest_dx), "--model", str(confident_model_dir), "--cam-dir", str(tmp_path / "cams"),
+                     "--device", "cpu"])
+    assert code == 0
+    cli_png = QImage(str(tmp_path / "cams" / f"{chest_dx.stem}.cam.png")).convertToFormat(QImage.Format.Format_RGB888)
+    gui_png = QImage(str(exported)).convertToFormat(QImage.Format.Format_RGB888)
+    assert result.cam is not None and confident_window.canvas.cam.is_showing()
+    assert np.array_equal(_array(gui_png), _array(cli_png))

@@ -212,3 +212,22 @@ def test_navigation_keys_step_once_wherever_the_focus_is(qtbot, window, chest_dx
     assert window.image_list.currentRow() == 1  # one step, not one from the list and one from us
     qtbot.keyClick(widget, Qt.Key.Key_Space)  # reset, not "select item"
     assert window.image_list.currentRow() == 1
+
+
+def test_a_file_that_aborts_its_decoder_is_reported_and_the_viewer_goes_on(qtbot, window, dicom_dir, chest_dx,
+                                                                           tmp_path):
+    """GDCM aborts (SIGABRT) on BitsAllocated 32 over 16-bit JPEG lossless: in the viewer's own
+    process that ended the session; in the decoder process it is one file's error."""
+    import pydicom
+
+    ds = pydicom.dcmread(dicom_dir / "hip_cr_jpeg_lossless.dcm")
+    ds.BitsAllocated = 32
+    bomb = tmp_path / "aborts.dcm"
+    ds.save_as(bomb)
+    window.open_paths([bomb, chest_dx], remember=False)
+    qtbot.waitUntil(lambda: window.image_list.error_for(bomb) is not None, timeout=LOAD_TIMEOUT_MS)
+    reason = window.image_list.error_for(bomb)
+    assert "aborts.dcm" in reason and "decoder crashed" in reason
+    qtbot.waitUntil(lambda: reason in window.canvas.message(), timeout=LOAD_TIMEOUT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    wait_until_shown(qtbot, window, chest_dx)

@@ -22,6 +22,7 @@ import torch
 
 from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.model.architectures import CxrClassifier
+from cxrviewer.model.lung_model import LungSegmenter, lung_box
 from cxrviewer.model.preprocess import PreprocessConfig, preprocess
 
 from ..augment import AugmentConfig, augment
@@ -83,7 +84,7 @@ def split_stage(model: CxrClassifier) -> int:
 
 
 def preprocessed_inputs(samples: Sequence[Sample], config: PreprocessConfig, path: Path,
-                        progress: Progress | None = None) -> np.ndarray:
+                        progress: Progress | None = None, segmenter: LungSegmenter | None = None) -> np.ndarray:
     """Every image decoded and preprocessed once, cached as ``path`` (float16). All failures at once."""
     if path.is_file():
         return np.load(path)
@@ -91,7 +92,8 @@ def preprocessed_inputs(samples: Sequence[Sample], config: PreprocessConfig, pat
 
     def one(sample: Sample):
         try:
-            return preprocess(load_image(sample.path), config).array.astype(np.float16), None
+            image = load_image(sample.path)
+            return preprocess(image, config, lung_box(image, config, segmenter)).array.astype(np.float16), None
         except ImageLoadError as exc:
             return None, f"row {sample.row}: cannot read {sample.path.name}: {exc}"
 
@@ -119,12 +121,12 @@ def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
 
 def extract(model: CxrClassifier, samples: Sequence[Sample], label_ids: np.ndarray, config: PreprocessConfig,
             folder: Path, views: int, seed: int, device: torch.device, batch_size: int = 32,
-            progress: Progress | None = None, name: str = "site") -> FeatureSet:
+            progress: Progress | None = None, name: str = "site", segmenter: LungSegmenter | None = None) -> FeatureSet:
     """The FeatureSet of ``samples``: frozen-stage maps for ``views`` views, cached under ``folder``."""
     settings = {"paths": [str(s.path) for s in samples], "pre": config.to_dict(), "seed": seed,
                 "split": split_stage(model), "weights": _weights_digest(model)}
     folder = folder / f"{name}-{cache_key(settings)}"
-    inputs = preprocessed_inputs(samples, config, folder / "inputs.npy", progress)
+    inputs = preprocessed_inputs(samples, config, folder / "inputs.npy", progress, segmenter)
     augmentation = AugmentConfig(probability=AUGMENT_P)
     dataset = _ArrayViews(inputs, augmentation, seed)
     maps = []

@@ -123,7 +123,8 @@ def _features(base: Predictor, site: SiteData, options: AdaptOptions, work: Path
     model = base.model.to(device)
     try:
         site_features = extract(model, site.samples, site.label_ids, base.config.preprocessing, work / "cache",
-                                options.views, options.seed, device, options.batch_size, progress, "site")
+                                options.views, options.seed, device, options.batch_size, progress, "site",
+                                segmenter=base.segmenter)
         source_features = None
         if options.source_data is not None:
             samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
@@ -132,7 +133,8 @@ def _features(base: Predictor, site: SiteData, options: AdaptOptions, work: Path
             index = {name: i for i, name in enumerate(base.labels)}
             ids = np.array([index[s.label] for s in samples])
             source_features = extract(model, samples, ids, base.config.preprocessing, work / "cache",
-                                      options.views, options.seed, device, options.batch_size, progress, "source")
+                                      options.views, options.seed, device, options.batch_size, progress, "source",
+                                      segmenter=base.segmenter)
     finally:
         base.model.to("cpu")
     return _in_memory(site_features), _in_memory(source_features) if source_features is not None else None

@@ -1,0 +1,259 @@
+"""Decode untrusted files in separate, long-lived decoder processes.
+
+The C and Rust decoders behind pydicom and Pillow (GDCM, OpenJPEG, pylibjpeg-rle)
+can abort the process, panic, loop or allocate gigabytes on a damaged file, and
+they hold the GIL while they work. Here they run in a small pool of child
+processes (spawned, never forked: the viewer has Qt threads), each with an
+address-space limit. Pixels come back through shared memory. When a child dies,
+hangs past the time-out or runs out of memory, that file gets one clear
+``ImageLoadError`` and a fresh child takes the next file; the caller never sees
+anything else.
+
+    pool = DecoderPool()            # or default_pool(), shared by the process
+    image = pool.load(path)         # LoadedImage, or raises ImageLoadError
+    pool.close()
+
+Only plain data crosses the pipe (the path in; the LoadedImage's fields, the name
+of a shared-memory block, or an error class name and its message out).
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+from multiprocessing import shared_memory
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptImageError, ImageLoadError
+from .image import LoadedImage, Window
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 30.0
+# Address space of one decoder: a 16384 x 16384 16-bit image (512 MiB) decoded to
+# float32 (1 GiB) with the decoder's own buffers fits; a bomb that asks for more fails.
+DEFAULT_MEMORY_LIMIT = 6 * 1024**3
+_ERROR_TYPES = {cls.__name__: cls for cls in ImageLoadError.__subclasses__()} | {"ImageLoadError": ImageLoadError}
+
+
+# ----- the child ------------------------------------------------------------------------------
+def _limit_memory(limit: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: no rlimits; the time-out still applies
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+
+
+def _decoder_main(conn, memory_limit: int) -> None:
+    """Child process: decode paths from ``conn`` until it sends None or closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the parent, which stops us
+    logging.disable(logging.CRITICAL)  # third-party messages may quote paths or header values
+    if not os.environ.get("CXR_DECODER_STDERR"):
+        # GDCM and Rust panics write to fd 2 directly (paths, backtraces): not to the user's terminal.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    _limit_memory(memory_limit)
+    from multiprocessing import resource_tracker
+
+    from .loader import load_image
+
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        try:
+            image = load_image(path)
+        except ImageLoadError as exc:
+            conn.send(("error", type(exc).__name__, str(exc)))
+            continue
+        except MemoryError:
+            conn.send(("error", "ImageTooLargeError", f"{Path(path).name}: not enough memory to decode this image"))
+            continue
+        pixels = np.ascontiguousarray(image.pixels, dtype=np.float32)
+        block = shared_memory.SharedMemory(create=True, size=max(pixels.nbytes, 1))
+        try:
+            np.ndarray(pixels.shape, np.float32, buffer=block.buf)[...] = pixels
+            # The parent unlinks the block after copying; our tracker must not do it too.
+            resource_tracker.unregister(block._name, "shared_memory")  # noqa: SLF001
+            fields = {f.name: getattr(image, f.name) for f in dataclasses.fields(image) if f.name != "pixels"}
+            fields["metadata"] = dict(image.metadata)
+            conn.send(("ok", fields, block.name, pixels.shape))
+        finally:
+            block.close()
+
+
+# ----- the parent -----------------------------------------------------------------------------
+class _Decoder:
+    """One child process and the pipe to it."""
+
+    def __init__(self, context, memory_limit: int) -> None:
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=_decoder_main, args=(child_conn, memory_limit),
+                                       name="cxr-decoder", daemon=True)
+        self.process.start()
+        child_conn.close()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):
+                pass
+        self.process.join(timeout=2.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2.0)
+        self.conn.close()
+
+
+class DecoderPool:
+    """A few decoder processes; ``load`` is safe to call from several threads at once."""
+
+    def __init__(self, processes: int = 2, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+        self.timeout_s = timeout_s
+        self.memory_limit = memory_limit
+        self._context = mp.get_context("spawn")
+        self._idle: queue.LifoQueue[_Decoder | None] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._all: list[_Decoder] = []
+        self._closed = False
+        for _ in range(max(1, processes)):
+            self._idle.put(None)  # a slot: the process starts on first use
+
+    def load(self, path: str | Path) -> LoadedImage:
+        path = Path(path)
+        if self._closed:
+            raise RuntimeError("the decoder pool is closed")
+        decoder = self._idle.get()
+        try:
+            decoder = decoder if decoder is not None and decoder.alive() else self._start()
+            outcome = self._ask(decoder, path)
+        except BaseException:
+            self._retire(decoder)
+            self._idle.put(None)
+            raise
+        self._idle.put(decoder)
+        return outcome
+
+    def _start(self) -> _Decoder:
+        decoder = _Decoder(self._context, self.memory_limit)
+        with self._lock:
+            self._all.append(decoder)
+        return decoder
+
+    def _retire(self, decoder: _Decoder | None) -> None:
+        if decoder is None:
+            return
+        decoder.stop(kill=True)
+        with self._lock:
+            if decoder in self._all:
+                self._all.remove(decoder)
+
+    def _ask(self, decoder: _Decoder, path: Path) -> LoadedImage:
+        try:
+            decoder.conn.send(str(path))
+            ready = decoder.conn.poll(self.timeout_s)
+        except (OSError, EOFError):
+            ready = False
+        if not ready:
+            if decoder.alive():
+                raise CorruptImageError(f"{path.name}: decoding took longer than {self.timeout_s:.0f} s; "
+                                        "the file is probably damaged")
+            raise CorruptImageError(f"{path.name}: the decoder crashed on this file ({_how(decoder)}); "
+                                    "the file is probably damaged")
+        try:
+            reply = decoder.conn.recv()
+        except (EOFError, OSError):
+            decoder.process.join(timeout=1.0)
+            raise CorruptImageError(f"{path.name}: the decoder crashed on this file ({_how(decoder)}); "
+                                    "the file is probably damaged") from None
+        return _image_from(reply, path)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            decoders, self._all = list(self._all), []
+        for decoder in decoders:
+            decoder.stop()
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [d.process.pid for d in self._all if d.process.pid is not None]
+
+
+def _how(decoder: _Decoder) -> str:
+    code = decoder.process.exitcode
+    if code is None:
+        return "no answer"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+def _image_from(reply: tuple, path: Path) -> LoadedImage:
+    if reply[0] == "error":
+        _, name, message = reply
+        raise _ERROR_TYPES.get(name, ImageLoadError)(message)
+    _, fields, block_name, shape = reply
+    block = shared_memory.SharedMemory(name=block_name)
+    try:
+        pixels = np.ndarray(shape, np.float32, buffer=block.buf).copy()
+    finally:
+        block.close()
+        block.unlink()
+    fields["window"] = Window(**dataclasses.asdict(fields["window"])) if isinstance(fields["window"], Window) else fields["window"]
+    return LoadedImage(pixels=pixels, **fields)
+
+
+# ----- one pool per process -------------------------------------------------------------------
+_DEFAULT: DecoderPool | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_pool() -> DecoderPool:
+    """The process-wide pool (started on first use, closed at exit)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            processes = int(os.environ.get("CXR_DECODERS", "2"))
+            _DEFAULT = DecoderPool(processes=processes)
+            atexit.register(_DEFAULT.close)
+        return _DEFAULT
+
+
+def load_image_isolated(path: str | Path) -> LoadedImage:
+    """``load_image`` in a decoder process: a crash, hang or memory blow-up becomes an ImageLoadError.
+
+    CXR_DECODERS=0 decodes in this process instead (debugging only: a decoder crash then
+    ends the program).
+    """
+    if os.environ.get("CXR_DECODERS") == "0":
+        from .loader import load_image
+
+        return load_image(path)
+    return default_pool().load(path)

@@ -1,0 +1,75 @@
+"""The decoder processes: same pixels as in-process decoding, and a crashing decoder costs one file only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from cxrviewer.io import CorruptImageError, NotAnImageError, load_image
+from cxrviewer.io.sandbox import DecoderPool
+
+
+@pytest.fixture
+def pool():
+    decoders = DecoderPool(processes=1, timeout_s=60)
+    yield decoders
+    decoders.close()
+
+
+@pytest.fixture
+def gdcm_abort(dicom_dir, tmp_path) -> Path:
+    """BitsAllocated 32 over 16-bit JPEG lossless data: GDCM aborts the whole process (SIGABRT)."""
+    ds = pydicom.dcmread(dicom_dir / "hip_cr_jpeg_lossless.dcm")
+    ds.BitsAllocated = 32
+    path = tmp_path / "gdcm_abort.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_pixels_window_and_tags_equal_in_process_decoding(pool, dicom_dir):
+    for name in ("chest_cr_mono1_j2k_lossy.dcm", "dental_cr_mono1_jpeg_lossless_modality_lut.dcm"):
+        isolated, local = pool.load(dicom_dir / name), load_image(dicom_dir / name)
+        assert np.array_equal(isolated.pixels, local.pixels) and isolated.pixels.dtype == np.float32
+        assert isolated.window == local.window and isolated.presets == local.presets
+        assert dict(isolated.metadata) == dict(local.metadata) and isolated.pixel_spacing == local.pixel_spacing
+
+
+def test_an_aborting_decoder_fails_that_file_and_the_next_one_decodes(pool, gdcm_abort, dicom_dir):
+    with pytest.raises(CorruptImageError, match=r"gdcm_abort\.dcm: the decoder crashed on this file \(signal SIGABRT\)"):
+        pool.load(gdcm_abort)
+    image = pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")  # a fresh decoder
+    assert image.pixels.shape == (1024, 1024)
+
+
+def test_errors_keep_their_type_and_words(pool, tmp_path):
+    text = tmp_path / "notes.dcm"
+    text.write_text("not an image at all")
+    with pytest.raises(NotAnImageError, match="notes.dcm"):
+        pool.load(text)
+
+
+def test_a_decoder_that_takes_too_long_is_replaced(dicom_dir):
+    pool = DecoderPool(processes=1, timeout_s=0.01)  # no decoder starts and decodes in 10 ms
+    try:
+        with pytest.raises(CorruptImageError, match="took longer than"):
+            pool.load(dicom_dir / "chest_cr_mono1_j2k_lossy.dcm")
+        pool.timeout_s = 60
+        assert pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm").pixels.shape == (1024, 1024)
+    finally:
+        pool.close()
+    assert pool.pids() == []
+
+
+def test_cxr_info_reports_the_aborting_file_and_goes_on(capsys, gdcm_abort, dicom_dir):
+    from cxrviewer.cli.main import main
+
+    good = dicom_dir / "chest_dx_mono2_uncompressed.dcm"
+    code = main(["info", str(gdcm_abort), str(good), "--json"])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1 and len(records) == 2
+    assert records[0]["ok"] is False and "decoder crashed" in records[0]["error"]
+    assert records[1]["ok"] is True

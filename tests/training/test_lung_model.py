@@ -1,0 +1,119 @@
+"""The lung-field model: plausibility rules on drawn masks, the shipped model on real images, its file format."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cxrviewer.io import load_image
+from cxrviewer.model.errors import ModelIntegrityError
+from cxrviewer.model.lung_fields import dice, judge_lung_fields
+from cxrviewer.model.lung_model import LUNG_CONFIG_FILE, LungSegmenter, read_lung_dir
+from cxrviewer.resources import bundled_lung_model_dir
+
+LUNGS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lungs"
+
+
+def _rows(split: str, count: int) -> list[dict]:
+    with open(LUNGS / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == split]
+    step = max(1, len(rows) // count)
+    return rows[::step][:count]
+
+
+def _mask(row: dict) -> np.ndarray:
+    return cv2.imread(str(LUNGS / row["lung_mask"]), cv2.IMREAD_GRAYSCALE) > 127
+
+
+@pytest.fixture(scope="module")
+def segmenter() -> LungSegmenter:
+    return LungSegmenter.from_dir(bundled_lung_model_dir())
+
+
+# ----- plausibility rules on drawn masks -------------------------------------------------------
+def test_a_drawn_pair_of_lungs_is_plausible_and_other_shapes_are_not():
+    mask = _mask(_rows("test", 1)[0]).astype(np.float32)
+    assert judge_lung_fields(mask).found
+    one_lung = mask.copy()
+    one_lung[:, : mask.shape[1] // 2] = 0
+    assert judge_lung_fields(one_lung).reason == "no pair of lung fields found"
+    turned = np.rot90(mask).copy()  # a film on its side: the fields are one above the other
+    assert "side by side" in judge_lung_fields(turned).reason
+    unsure = mask * 0.6  # above the threshold, but without confidence
+    assert judge_lung_fields(unsure).reason == "the lung fields are uncertain"
+    assert not judge_lung_fields(np.zeros_like(mask)).found
+
+
+def test_specks_beyond_the_two_largest_fields_are_dropped():
+    mask = _mask(_rows("test", 1)[0]).astype(np.float32)
+    speckled = mask.copy()
+    speckled[2:5, 2:5] = 1.0
+    fields = judge_lung_fields(speckled)
+    assert fields.found and not fields.mask[3, 3] and dice(fields.mask, mask > 0) > 0.999
+
+
+# ----- the shipped model on real images ---------------------------------------------------------------
+def test_the_shipped_model_segments_real_test_images_with_high_dice(segmenter):
+    scores = []
+    for row in _rows("test", 12):
+        image = load_image(LUNGS / row["path"])
+        result = segmenter.segment(image)
+        assert result.mask.shape == image.pixels.shape and result.mask.dtype == bool
+        assert result.found, row["path"]
+        scores.append(dice(result.mask, _mask(row)))
+    assert np.mean(scores) > 0.93 and min(scores) > 0.85
+
+
+def test_a_full_size_monochrome1_dicom_chest_gets_a_mask_on_its_own_grid(segmenter, dicom_dir):
+    image = load_image(dicom_dir / "chest_cr_mono1_j2k_lossy.dcm")
+    result = segmenter.segment(image)
+    assert result.mask.shape == image.pixels.shape
+    assert result.found and 0.1 < result.area_fraction < 0.6
+
+
+def test_non_chest_radiographs_have_no_plausible_lungs(segmenter, dicom_dir):
+    for name in ("dental_cr_mono1_jpeg_lossless_modality_lut.dcm", "hip_cr_rle.dcm"):
+        assert not segmenter.segment(load_image(dicom_dir / name)).found, name
+
+
+def test_a_turned_film_is_not_read_as_a_pair_of_lungs(segmenter, tmp_path):
+    row = _rows("test", 1)[0]
+    turned = np.rot90(cv2.imread(str(LUNGS / row["path"]), cv2.IMREAD_GRAYSCALE)).copy()
+    cv2.imwrite(str(tmp_path / "turned.png"), turned)
+    assert not segmenter.segment(load_image(tmp_path / "turned.png")).found
+
+
+# ----- the directory format ---------------------------------------------------------------------------------
+def test_the_shipped_directory_is_small_and_checks_its_settings(tmp_path):
+    source = bundled_lung_model_dir()
+    assert sum(p.stat().st_size for p in source.iterdir()) < 10 * 1024 * 1024
+    config, tensors = read_lung_dir(source)
+    assert tensors and config.preprocessing.input_size % 32 == 0
+    copy = tmp_path / "lungs"
+    copy.mkdir()
+    for path in source.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    data = json.loads((copy / LUNG_CONFIG_FILE).read_text())
+    data["preprocessing"]["input_size"] = 256
+    (copy / LUNG_CONFIG_FILE).write_text(json.dumps(data))
+    with pytest.raises(ModelIntegrityError):
+        read_lung_dir(copy)
+
+
+def test_train_lungs_smoke_run_exports_a_loadable_model(tmp_path):
+    from cxrviewer.cli.main import main
+
+    out = tmp_path / "run"
+    code = main(["train-lungs", "--data", str(LUNGS / "labels.csv"), "--out", str(out), "--epochs", "1",
+                 "--limit", "8", "--batch-size", "4", "--img-size", "64", "--no-imagenet"])
+    assert code == 0
+    segmenter = LungSegmenter.from_dir(out / "model")
+    result = segmenter.segment(load_image(LUNGS / _rows("val", 1)[0]["path"]))
+    assert result.mask.shape == (256, 256)
+    assert "train-lungs" in (out / "model" / "MODEL_CARD.md").read_text()
+    assert (out / "checkpoint.pt").is_file()
