@@ -20,7 +20,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError
+from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError, safe_uid_name
 from .quiet import quiet_warnings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _codec_message(tsuid: UID, path: Path, missing: list[str] | None = None) -> 
         note = "it needs one of: " + "; ".join(missing)
     return (
         f"{path.name}: no installed decoder can read pixel data compressed as "
-        f"{tsuid.name} ({note or _GENERIC_NOTE})"
+        f"{safe_uid_name(tsuid)} ({note or _GENERIC_NOTE})"
     )
 
 
@@ -119,7 +119,7 @@ def _decode_error(exc: Exception, tsuid: UID, path: Path) -> Exception:
         return UnsupportedCodecError(_codec_message(tsuid, path, missing))
     if "less than expected" in text or _encapsulated_and_cut(path, tsuid):
         return TruncatedImageError(f"{path.name}: DICOM pixel data is cut short (file truncated?)")
-    return CorruptImageError(f"{path.name}: the {tsuid.name} pixel data could not be decoded")
+    return CorruptImageError(f"{path.name}: the {safe_uid_name(tsuid)} pixel data could not be decoded")
 
 
 def _missing_plugins(tsuid: UID) -> list[str]:

@@ -18,6 +18,7 @@ from .errors import (
     NotAnImageError,
     TruncatedImageError,
     UnsupportedCodecError,
+    safe_uid_name,
 )
 from .limits import check_size
 from .quiet import quiet_warnings
@@ -57,7 +58,7 @@ def _dcmread(path: Path) -> Dataset:
     try:
         ds = pydicom.dcmread(path, defer_size=DEFER_SIZE, force=True)
     except InvalidDicomError as exc:
-        raise NotAnImageError(f"{path.name}: not a valid DICOM file ({exc})") from exc
+        raise NotAnImageError(f"{path.name}: not a valid DICOM file (its header cannot be parsed)") from exc
     except (EOFError, struct.error) as exc:
         raise TruncatedImageError(f"{path.name}: DICOM file ends in the middle of its header") from exc
     except (OSError, ValueError, KeyError, TypeError, OverflowError, MemoryError) as exc:
@@ -140,7 +141,7 @@ def check_image_header(ds: Dataset, path: Path) -> None:
             # pydicom stops quietly where a cut file ends.
             raise TruncatedImageError(f"{path.name}: DICOM file ends before its pixel data")
         sop_class = ds.get("SOPClassUID")
-        what = f" (SOP class: {sop_class.name})" if sop_class else ""
+        what = f" (SOP class: {safe_uid_name(sop_class)})" if sop_class else ""
         raise NoPixelDataError(f"{path.name}: DICOM file has no pixel data{what}")
     rows, cols = _int_attr(ds, "Rows"), _int_attr(ds, "Columns")
     if not rows or not cols:

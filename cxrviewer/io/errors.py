@@ -3,8 +3,38 @@
 from __future__ import annotations
 
 
+MAX_MESSAGE = 300
+
+
+def safe_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Printable characters only, at most ``limit`` of them: a message never carries a file's bytes."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def safe_uid_name(uid) -> str:
+    """A UID for a message: its registered name, or the UID when it looks like one, else a placeholder.
+
+    A damaged header can make a UID element swallow the rest of the file (pixel bytes,
+    the patient's name); pydicom's ``UID.name`` would then quote all of it.
+    """
+    text = str(uid)
+    if getattr(uid, "is_valid", False) and getattr(uid, "name", text) != text:
+        return uid.name
+    if 0 < len(text) <= 64 and all(ch.isdigit() or ch == "." for ch in text):
+        return text
+    return "an unrecognised UID"
+
+
 class ImageLoadError(Exception):
-    """A file could not be turned into an image. ``str(err)`` is shown to the user."""
+    """A file could not be turned into an image. ``str(err)`` is shown to the user.
+
+    Built only from safe facts (file name, what is wrong, which tag or codec); capped
+    at MAX_MESSAGE printable characters whatever a caller passes in.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(safe_message(message))
 
 
 class UnreadableFileError(ImageLoadError):

@@ -147,7 +147,7 @@ def test_same_file_names_get_distinct_cam_pngs(capsys, model_dir, samples_dir, t
 def test_lung_masks_raw_maps_and_the_lungs_key(capsys, model_dir, dicom_dir, samples_dir, tmp_path):
     """--lung-dir and --cam-raw files match the image as loaded; JSON 'lungs' agrees with them."""
     inputs = [dicom_dir / CHEST_CR, samples_dir / "normal_kermany_IM-0195-0001.jpg"]
-    code = main(["predict", *map(str, inputs), "--model", str(model_dir), "--json", "--cam-method", "gradcampp",
+    code = main(["predict", *map(str, inputs), "--model", str(model_dir), "--json", "--cam-method", "gradcam++",
                  "--lung-dir", str(tmp_path / "lungs"), "--cam-raw", str(tmp_path / "raw")])
     records = _json_lines(capsys.readouterr().out)
     assert code == 0 and len(records) == 2
