@@ -43,3 +43,36 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename durable: without it a power cut can lose the new name (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def folder_problem(folder: Path) -> str:
+    """'' when ``folder`` exists (or can be made) and a file can be written in it, else why not."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{folder}: cannot create the folder ({exc.strerror or type(exc).__name__})"
+    try:
+        fd, tmp = create_temp_beside(folder / "write-check")
+    except OSError as exc:
+        return f"{folder}: cannot write in this folder ({exc.strerror or type(exc).__name__})"
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
+    return ""

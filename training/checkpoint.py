@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from cxrviewer.atomic_files import fsync_folder
+
 CHECKPOINT_NAME = "checkpoint.pt"
 BEST_NAME = "best.pt"
 
@@ -20,16 +22,27 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     os.close(fd)
     try:
         torch.save(state, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_folder(path.parent)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line for people."""
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path.name} is damaged or not a cxrviewer checkpoint ({type(exc).__name__}); "
+                              "delete it to start over, or point --out elsewhere") from exc
 
 
 def plain_args(args: Any) -> dict[str, Any]:

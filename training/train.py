@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cxrviewer.atomic_files import folder_problem
 from cxrviewer.model.architectures import UnknownArchitectureError
 from cxrviewer.model.weights import WeightsMismatchError
 
@@ -96,6 +97,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point for `cxr train`: clear messages and exit codes, no tracebacks for bad input."""
+    problem = folder_problem(args.out)
+    if problem:  # before any work: a read-only --out must not cost an hour of training
+        print(f"cxr train: error: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return main(args)
     except (DataError, UnknownArchitectureError, WeightsMismatchError, ValueError, FileNotFoundError) as exc:

@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxrviewer.atomic_files import atomic_write_bytes
+from cxrviewer.atomic_files import atomic_write_bytes, folder_problem
 from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
@@ -275,14 +274,9 @@ class _OutputNamer:
 def _unwritable(args: argparse.Namespace) -> str:
     """Check the output folders before any image is analysed, so no reading is thrown away."""
     for flag, folder in (("--cam-dir", args.cam_dir), ("--cam-raw", args.cam_raw), ("--lung-dir", args.lung_dir)):
-        if folder is None:
-            continue
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            return f"{flag} {folder}: cannot create the folder ({exc.strerror or exc})"
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return f"{flag} {folder}: the folder is not writable"
+        problem = folder_problem(folder) if folder is not None else ""
+        if problem:
+            return f"{flag} {problem}"
     return ""
 
 

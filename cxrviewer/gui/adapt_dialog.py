@@ -1,4 +1,4 @@
-"""AI ▸ Adapt to this site…: choose labelled local images, check them, adapt, compare, use.
+"""Model ▸ Adapt to this site…: choose labelled local images, check them, adapt, compare, use.
 
 The work runs in a `cxr adapt` child process (adapt_process); this dialog only shows
 what it reports. "Use this model" hands the new folder to the AI reader, which swaps

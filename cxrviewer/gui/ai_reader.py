@@ -200,7 +200,7 @@ class AiReader(QObject):
         self.model_state = NO_MODEL
         self.triage.set_labels(())
         if not failure.model_dir.exists():
-            self.pane.set_no_model("The viewer works without it. File ▸ Load AI model… to choose a model folder.")
+            self.pane.set_no_model("The viewer works without it. Model ▸ Load AI model… to choose a model folder.")
             self.status.show_model_state("AI: no model installed", failure.message, problem=True)
         else:
             self.pane.set_model_failed(failure.message)

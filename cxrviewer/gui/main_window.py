@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
             self.ai.load_model(Path(folder))
 
     def show_adapt_dialog(self) -> None:
-        """AI ▸ Adapt to this site…: non-modal, so reading goes on while the model trains."""
+        """Model ▸ Adapt to this site…: non-modal, so reading goes on while the model trains."""
         from .adapt_dialog import AdaptDialog
         from .model_summary import model_name
 

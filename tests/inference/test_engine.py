@@ -77,3 +77,18 @@ def test_tampered_model_is_refused(tmp_path, random_model_dir):
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError):
         InferenceEngine.load(copy, device="cpu")
+
+
+def test_lungs_are_segmented_once_per_image_whatever_the_cam_method(engine, chest_dicom, monkeypatch):
+    assert engine.segmenter is not None  # the bundled lung model
+    calls = []
+    segment = engine.segmenter.segment
+    monkeypatch.setattr(engine.segmenter, "segment", lambda image: calls.append(image) or segment(image))
+    results = [engine.run(InferenceRequest(i, image=chest_dicom, cam_method=m))
+               for i, m in enumerate(("gradcam", "gradcam++", "hirescam"))]
+    assert len(calls) <= 1  # 0 when an earlier test already segmented this very image
+    masks = [r.lungs.mask for r in results]
+    assert all(np.array_equal(masks[0], m) for m in masks) and masks[0].shape == chest_dicom.pixels.shape
+    for result in results:
+        expected = float(result.cam[result.lungs.mask].sum() / result.cam.sum())
+        assert result.lungs.cam_in_lungs == pytest.approx(expected, rel=1e-4)

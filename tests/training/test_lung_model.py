@@ -117,3 +117,34 @@ def test_train_lungs_smoke_run_exports_a_loadable_model(tmp_path):
     assert result.mask.shape == (256, 256)
     assert "train-lungs" in (out / "model" / "MODEL_CARD.md").read_text()
     assert (out / "checkpoint.pt").is_file()
+
+
+def test_pediatric_films_from_another_collection_have_lungs(segmenter, cxr3_dir):
+    with open(cxr3_dir / "labels.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "test" and r["age_group"] == "pediatric"][::60][:8]
+    found = [segmenter.segment(load_image(cxr3_dir / r["path"])).found for r in rows]
+    assert len(found) == 8 and sum(found) >= 7
+
+
+def test_a_cropped_film_still_gets_a_mask_inside_the_image(segmenter, tmp_path):
+    row = _rows("test", 2)[1]
+    film = cv2.imread(str(LUNGS / row["path"]), cv2.IMREAD_GRAYSCALE)[:, 40:]  # the right lung cut by the edge
+    cv2.imwrite(str(tmp_path / "cropped.png"), film)
+    result = segmenter.segment(load_image(tmp_path / "cropped.png"))
+    truth = _mask(row)[:, 40:]
+    assert result.mask.shape == film.shape and dice(result.mask, truth) > 0.85
+
+
+def test_train_lungs_refuses_an_unwritable_out_and_a_damaged_checkpoint(tmp_path, capsys):
+    from cxrviewer.cli.main import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train-lungs", "--data", str(LUNGS / "labels.csv"), "--out", str(blocker / "run")]) == 2
+    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"PK\x03\x04 cut short")
+    code = main(["train-lungs", "--data", str(LUNGS / "labels.csv"), "--out", str(out), "--resume",
+                 "--limit", "4", "--epochs", "1", "--img-size", "64", "--no-imagenet"])
+    assert code == 2 and "checkpoint.pt is damaged" in (out / "train.log").read_text()

@@ -23,11 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from cxrviewer.atomic_files import folder_problem
 from cxrviewer.model.lung_model import LungModelConfig, save_lung_dir
 from cxrviewer.model.lung_net import LungUNet
 from cxrviewer.model.preprocess import PreprocessConfig
 
-from ..checkpoint import load_checkpoint, plain_args, save_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, plain_args, save_checkpoint
 from ..command_record import reproducing_command
 from ..run_setup import RunLogging
 from .data import Distortion, LungDataError, LungDataset, read_lung_manifest
@@ -187,10 +188,14 @@ def export(args: argparse.Namespace, model: LungUNet, state: dict, preprocessing
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = folder_problem(args.out)
+    if problem:
+        print(f"cxr train-lungs: error: --out {problem}", file=sys.stderr)
+        return EXIT_USAGE
     logs = RunLogging(args.out, is_main=True)
     try:
         return main(args)
-    except LungDataError as exc:
+    except (LungDataError, CheckpointError) as exc:
         log.error("%s", exc)
         return EXIT_USAGE
     finally:
