@@ -173,27 +173,36 @@ def _probe_section(rows: list[dict[str, Any]]) -> str:
 
 
 def _comparison_section(runs: Sequence[tuple[str, dict[str, Any]]], labels: list[str]) -> str:
-    """Same data, different recipes: overall numbers and recall per age group / class."""
-    split = "test" if all("test" in t.get("metrics", {}) for _, t in runs) else "val"
-    groups = sorted({g for _, t in runs for g in evaluation_schema(t["metrics"][split])["breakdown"].get("age_group", {})})
-    cells = [(g, n) for g in groups for n in labels]
-    header = "| run | macro-F1 | AUC | ECE | " + " | ".join(f"{g} {n} recall" for g, n in cells) + " |"
-    lines = [f"## Comparison with other runs on the same data ({split} split)", "",
-             "Each run's own command is in its model.json; differences are in the options below the table.", "",
-             header, "|---" * (4 + len(cells)) + "|"]
-    for name, training in runs:
-        overall = evaluation_schema(training["metrics"][split])
-        by_age = overall["breakdown"].get("age_group", {})
-        recalls = [by_age.get(g, {}).get("per_class", {}).get(n, {}) for g, n in cells]
-        shown = [_fmt(r.get("recall")) if r.get("support") else "-" for r in recalls]
-        lines.append(f"| {name} | {_fmt(overall['macro_f1'])} | {_fmt(overall['macro_auc'])} | "
-                     f"{_fmt(overall['ece'])} | " + " | ".join(shown) + " |")
-    lines.append("")
+    """Same data, different recipes: val (what chose) and test, overall, per age group and per source."""
+    splits = [sp for sp in ("val", "test") if all(sp in t.get("metrics", {}) for _, t in runs)]
+    lines = ["## Comparison with other runs on the same data", "",
+             "Each run's own command is in its model.json; differences are in the options below the tables. "
+             "The val split chose; test numbers are shown for the record.", ""]
+    for split in splits:
+        lines += _comparison_table(runs, labels, split) + [""]
     base = runs[0][1]["options"]
     for name, training in runs[1:]:
         changed = {k: v for k, v in training["options"].items() if base.get(k) != v}
         lines.append(f"- {name}: " + (", ".join(f"{k}={v}" for k, v in sorted(changed.items())) or "same options"))
     return "\n".join(lines)
+
+
+def _comparison_table(runs: Sequence[tuple[str, dict[str, Any]]], labels: list[str], split: str) -> list[str]:
+    schemas = [(name, evaluation_schema(t["metrics"][split])) for name, t in runs]
+    ages = sorted({g for _, r in schemas for g in r["breakdown"].get("age_group", {})})
+    sources = sorted({g for _, r in schemas for g in r["breakdown"].get("source", {})})
+    cells = [(g, n) for g in ages for n in labels]
+    header = ("| run | macro-F1 | AUC | ECE | " + " | ".join(f"{g} {n} recall" for g, n in cells)
+              + "".join(f" | {src} accuracy" for src in sources) + " |")
+    lines = [f"{split} split:", "", header, "|---" * (4 + len(cells) + len(sources)) + "|"]
+    for name, overall in schemas:
+        by_age, by_source = overall["breakdown"].get("age_group", {}), overall["breakdown"].get("source", {})
+        recalls = [by_age.get(g, {}).get("per_class", {}).get(n, {}) for g, n in cells]
+        shown = [_fmt(r.get("recall")) if r.get("support") else "-" for r in recalls]
+        accuracy = [_fmt(by_source.get(src, {}).get("accuracy")) for src in sources]
+        lines.append(f"| {name} | {_fmt(overall['macro_f1'])} | {_fmt(overall['macro_auc'])} | "
+                     f"{_fmt(overall['ece'])} | " + " | ".join(shown + accuracy) + " |")
+    return lines
 
 
 def rerender(model_dir: Path, comparisons: Sequence[tuple[str, Path]] = (), notes: Sequence[str] = ()) -> None:

@@ -15,7 +15,7 @@ from cxrviewer.io import ImageLoadError, iter_image_files
 from cxrviewer.io.sandbox import load_image_isolated
 from cxrviewer.io.detect import read_head, sniff_kind
 
-from .info_format import human_line, json_line, record_for_error, record_for_image
+from .info_format import human_line, json_line, print_skipped, record_for_error, record_for_image
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     failed = 0
     seen = 0
-    for path in iter_image_files(args.paths):
+    for path in iter_image_files(args.paths, on_skip=print_skipped):
         seen += 1
         record = describe(path)
         failed += not record["ok"]

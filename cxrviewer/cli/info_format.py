@@ -59,3 +59,10 @@ def _without_name(message: str, path: str) -> str:
     """Loader messages start with the file name; the line already shows the path."""
     prefix = Path(path).name + ": "
     return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def print_skipped(path, reason: str) -> None:
+    """Every entry a folder walk leaves out is named, with why, on stderr (stdout stays one record per image)."""
+    import sys
+
+    print(f"skipped: {path}: {reason}", file=sys.stderr, flush=True)

@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("cxrviewer.cli.predict", "run the model on images"),
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
@@ -69,12 +69,29 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    _printable_streams()
     module = args._module
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - exit 3 says "the run itself failed", apart from 1 and 2
+        logging.getLogger("cxrviewer.cli").debug("the run failed", exc_info=True)
+        print(f"cxr {args.command}: the run failed ({type(exc).__name__}); run again with -v for details",
+              file=sys.stderr)
+        return EXIT_CRASHED
+
+
+def _printable_streams() -> None:
+    """File names that are not valid UTF-8 (or not encodable here) print escaped instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ from cxrviewer.inference.messages import describe_failure, describe_model_failur
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
 from cxrviewer.io import iter_image_files
 from cxrviewer.io.sandbox import load_image_isolated
+
+from .info_format import print_skipped
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
 from cxrviewer.imaging.heatmap import render_overlay
 from cxrviewer.model.cam_render import write_png_atomic
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     namer = _OutputNamer(args) if (args.cam_dir or args.cam_raw or args.lung_dir) else None
     total = failed = 0
-    for record in _predict_all(engine, iter_image_files(args.paths), args, namer):
+    for record in _predict_all(engine, iter_image_files(args.paths, on_skip=print_skipped), args, namer):
         total += 1
         failed += not record["ok"]
         print(json.dumps(record, allow_nan=False) if args.json else _text_line(record), flush=True)

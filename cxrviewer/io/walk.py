@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .formats import is_image_file
@@ -17,40 +17,65 @@ def natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def iter_image_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+Skipped = Callable[[Path, str], None]
+
+
+def _ignore(_path: Path, _reason: str) -> None:
+    pass
+
+
+def iter_image_files(paths: Iterable[str | Path], on_skip: Skipped = _ignore) -> Iterator[Path]:
     """Image files among ``paths``, walking folders recursively in natural order.
 
     A path given explicitly is yielded as it is, even if missing or not an image, so
     the caller can report it. Inside folders, hidden files and folders are skipped and
-    files are kept by extension, or by content when the extension says nothing.
+    files are kept by extension, or by content when the extension says nothing; every
+    entry left out is passed to ``on_skip`` with the reason, so a caller can account
+    for each one.
     """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, on_skip)
         else:
             yield path
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, on_skip: Skipped) -> Iterator[Path]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
     except OSError as exc:
-        log.warning("skipping folder %s: %s", folder.name, exc.strerror or exc)
+        on_skip(folder, f"folder cannot be read ({exc.strerror or type(exc).__name__})")
         return
     subfolders = []
     for entry in entries:
+        path = Path(entry.path)
         if entry.name.startswith("."):
+            on_skip(path, "hidden")
             continue
         try:
-            if entry.is_dir(follow_symlinks=False):
-                subfolders.append(Path(entry.path))
-            elif entry.is_file() and _is_candidate(Path(entry.path)):
-                yield Path(entry.path)
+            reason = _skip_reason(entry, path)
         except OSError as exc:
-            log.warning("skipping %s: %s", entry.name, exc.strerror or exc)
+            reason = f"cannot be read ({exc.strerror or type(exc).__name__})"
+        if reason == "folder":
+            subfolders.append(path)
+        elif reason:
+            on_skip(path, reason)
+        else:
+            yield path
     for sub in subfolders:
-        yield from _walk(sub)
+        yield from _walk(sub, on_skip)
+
+
+def _skip_reason(entry: os.DirEntry, path: Path) -> str:
+    """'' for an image file, 'folder' for a sub-folder to walk, else why it is left out."""
+    if entry.is_dir(follow_symlinks=False):
+        return "folder"
+    if entry.is_symlink() and not path.exists():
+        return "broken link"
+    if not entry.is_file():
+        return "not a regular file (a pipe, socket or device)" if not entry.is_dir() else "link to a folder (not followed)"
+    return "" if _is_candidate(path) else "not an image (by its extension and content)"
 
 
 def _is_candidate(path: Path) -> bool:

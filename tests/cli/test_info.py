@@ -115,3 +115,27 @@ def test_named_pipe_fails_without_blocking(tmp_path, capsys):
     assert main(["info", "--json", str(fifo)]) == 1
     (record,) = _json_lines(capsys.readouterr().out)
     assert record["ok"] is False and record["kind"] is None
+
+
+def test_every_entry_of_a_folder_is_accounted_for_and_odd_names_print(capsys, samples_dir, tmp_path):
+    import os
+    import shutil
+
+    folder = tmp_path / "share"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(samples_dir / "normal_kermany_IM-0195-0001.jpg", folder / "film.jpg")
+    odd = os.fsdecode(b"caf\xe9.jpg")  # not UTF-8: surrogate-escaped on Linux
+    shutil.copy(samples_dir / "normal_kermany_IM-0195-0001.jpg", folder / "sub" / odd)
+    os.mkfifo(folder / "pipe.dcm")
+    (folder / "broken.png").symlink_to(tmp_path / "gone.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    from cxrviewer.cli.main import main
+
+    code = main(["info", str(folder)])
+    captured = capsys.readouterr()
+    assert code == 0 and len(captured.out.splitlines()) == 2 and "caf\\udce9.jpg" in captured.out
+    skipped = {line.split(": ")[1].rsplit("/", 1)[-1]: line.split(": ", 2)[2]
+               for line in captured.err.splitlines() if line.startswith("skipped: ")}
+    assert skipped == {"pipe.dcm": "not a regular file (a pipe, socket or device)", "broken.png": "broken link",
+                       "notes.txt": "not an image (by its extension and content)", ".DS_Store": "hidden"}
