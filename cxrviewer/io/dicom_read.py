@@ -20,7 +20,7 @@ from .errors import (
     UnsupportedCodecError,
     safe_uid_name,
 )
-from .limits import check_size
+from .limits import check_decoded_bytes, check_size
 from .quiet import quiet_warnings
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ def check_image_header(ds: Dataset, path: Path) -> None:
     samples = _int_attr(ds, "SamplesPerPixel") or 1
     if samples not in (1, 3):
         raise CorruptImageError(f"{path.name}: unsupported Samples per Pixel value {samples}")
+    frames = _int_attr(ds, "NumberOfFrames") or 1
+    check_decoded_bytes(path, rows, cols, samples, frames, _int_attr(ds, "BitsAllocated") or 16)
 
 
 def _expects_pixels(ds: Dataset) -> bool:

@@ -18,3 +18,20 @@ def check_size(path: Path, width: int, height: int) -> None:
             f"{path.name}: image is {width} x {height} pixels; "
             f"cxrviewer opens images up to {MAX_SIDE} pixels on a side"
         )
+
+
+# Largest decoded pixel data accepted, from the header, before any decoding: a
+# 16384 x 16384 single-frame 16-bit image (512 MiB). Bigger claims (32-bit samples,
+# colour, many frames at that size) are refused without allocating anything.
+MAX_DECODED_BYTES = MAX_SIDE * MAX_SIDE * 2
+
+
+def check_decoded_bytes(path: Path, rows: int, cols: int, samples: int, frames: int, bits_allocated: int) -> None:
+    """Refuse an image whose decoded size (rows x columns x samples x frames x bytes) exceeds the budget."""
+    nbytes = rows * cols * max(samples, 1) * max(frames, 1) * max(1, -(-max(bits_allocated, 1) // 8))
+    if nbytes > MAX_DECODED_BYTES:
+        raise ImageTooLargeError(
+            f"{path.name}: the image would need {nbytes / 2**20:,.0f} MiB decoded "
+            f"({cols} x {rows}, {samples} sample(s), {frames} frame(s), {bits_allocated}-bit); "
+            f"cxrviewer decodes at most {MAX_DECODED_BYTES // 2**20} MiB per image"
+        )

@@ -73,3 +73,22 @@ def test_cxr_info_reports_the_aborting_file_and_goes_on(capsys, gdcm_abort, dico
     assert code == 1 and len(records) == 2
     assert records[0]["ok"] is False and "decoder crashed" in records[0]["error"]
     assert records[1]["ok"] is True
+
+
+@pytest.mark.parametrize("edit, accepted", [
+    ({"Rows": 16384, "Columns": 16384}, True),  # 512 MiB at 16 bits: the largest accepted (refused later: no data)
+    ({"Rows": 16384, "Columns": 16384, "BitsAllocated": 32}, False),
+    ({"NumberOfFrames": 400}, False),  # 400 frames of 2140 x 1760 x 16 bits
+])
+def test_the_decoded_size_budget_is_checked_from_the_header(dicom_dir, tmp_path, edit, accepted):
+    from cxrviewer.io import ImageTooLargeError, ImageLoadError
+
+    ds = pydicom.dcmread(dicom_dir / "hip_cr_rle.dcm")
+    for key, value in edit.items():
+        setattr(ds, key, value)
+    path = tmp_path / "big.dcm"
+    ds.save_as(path)
+    with pytest.raises(ImageLoadError) as caught:
+        load_image(path)
+    assert isinstance(caught.value, ImageTooLargeError) != accepted
+    assert len(str(caught.value)) <= 300
