@@ -182,7 +182,8 @@ def _comparison_section(runs: Sequence[tuple[str, dict[str, Any]]], labels: list
         lines += _comparison_table(runs, labels, split) + [""]
     base = runs[0][1]["options"]
     for name, training in runs[1:]:
-        changed = {k: v for k, v in training["options"].items() if base.get(k) != v}
+        other = training["options"]
+        changed = {k: other.get(k) for k in sorted(set(base) | set(other)) if base.get(k) != other.get(k)}
         lines.append(f"- {name}: " + (", ".join(f"{k}={v}" for k, v in sorted(changed.items())) or "same options"))
     return "\n".join(lines)
 
