@@ -359,7 +359,7 @@ def _run(args: argparse.Namespace) -> int:
     meta = {**model_meta(predictor, model_dir), **data_meta(args.data, manifest),
             "label_mapping": mapping, "breakdown_columns": columns, **tool_meta()}
     results, labels, probs = build_results(run_, predictor.labels, mapping, columns, meta)
-    if args.cam_quality:
+    if getattr(args, "cam_quality", False):
         results["cam_quality"] = _cam_quality(args, model_dir)
     print(report.text_summary(results))
     if args.json is None:
@@ -387,7 +387,7 @@ def _cam_quality(args: argparse.Namespace, model_dir: Path) -> dict:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    if args.cam_quality and (args.data.is_dir() or args.data.suffix.lower() != ".csv"):
+    if getattr(args, "cam_quality", False) and (args.data.is_dir() or args.data.suffix.lower() != ".csv"):
         raise EvaluationInputError("--cam-quality needs a CSV with a lung_mask column as --data")
     if args.batch_size < 1:
         raise EvaluationInputError(f"--batch-size must be at least 1, got {args.batch_size}")

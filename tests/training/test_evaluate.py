@@ -266,16 +266,16 @@ def test_an_image_the_model_rejects_is_failed_not_fatal(scripted_data: Path):
 
 
 def test_loader_surprises_and_nan_outputs_are_failed_not_fatal(scripted_data: Path, monkeypatch):
-    import cxrviewer.io
+    import cxrviewer.io.sandbox
 
-    real_load = cxrviewer.io.load_image
+    real_load = cxrviewer.io.sandbox.load_image_isolated  # cxr evaluate decodes in the decoder processes
 
     def flaky_load(path):
         if Path(path).name == "n1.jpg":
             raise RuntimeError("decoder bug")  # not an ImageLoadError
         return real_load(path)
 
-    monkeypatch.setattr(cxrviewer.io, "load_image", flaky_load)
+    monkeypatch.setattr(cxrviewer.io.sandbox, "load_image_isolated", flaky_load)
     answers = {name: (probs, ood) for name, _, _, _, probs, ood in ROWS}
     answers["c2.jpg"] = ((float("nan"), 0.5, 0.5), False)
     items = evaluate.read_manifest(scripted_data / "labels.csv", "test").items
