@@ -20,13 +20,16 @@ of a shared-memory block, or an error class name and its message out).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import logging
 import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import threading
+from collections.abc import Iterator
 from multiprocessing import shared_memory
 from pathlib import Path
 
@@ -41,6 +44,7 @@ DEFAULT_TIMEOUT_S = 30.0
 # Address space of one decoder: a 16384 x 16384 16-bit image (512 MiB) decoded to
 # float32 (1 GiB) with the decoder's own buffers fits; a bomb that asks for more fails.
 DEFAULT_MEMORY_LIMIT = 6 * 1024**3
+_STARTING = threading.Lock()  # one child starts at a time: __main__ is patched meanwhile
 _ERROR_TYPES = {cls.__name__: cls for cls in ImageLoadError.__subclasses__()} | {"ImageLoadError": ImageLoadError}
 
 
@@ -99,6 +103,29 @@ def _decoder_main(conn, memory_limit: int) -> None:
 
 
 # ----- the parent -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Spawn re-runs the parent's ``__main__`` in the child unless it cannot find it.
+
+    The decoder needs nothing from it, and a script with top-level code (a GUI
+    started by ``python script.py``) would start a second application inside the
+    decoder and hang it. multiprocessing finds the main module through
+    ``__spec__`` and ``__file__``; both are hidden while the child starts.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__dict__["__spec__"] = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 class _Decoder:
     """One child process and the pipe to it."""
 
@@ -106,7 +133,8 @@ class _Decoder:
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(target=_decoder_main, args=(child_conn, memory_limit),
                                        name="cxr-decoder", daemon=True)
-        self.process.start()
+        with _STARTING, _main_module_hidden():
+            self.process.start()
         child_conn.close()
 
     def alive(self) -> bool:

@@ -92,3 +92,24 @@ def test_the_decoded_size_budget_is_checked_from_the_header(dicom_dir, tmp_path,
         load_image(path)
     assert isinstance(caught.value, ImageTooLargeError) != accepted
     assert len(str(caught.value)) <= 300
+
+
+def test_a_script_without_a_main_guard_does_not_run_again_in_the_decoder(dicom_dir, tmp_path):
+    """Spawn re-runs the parent's __main__ in the child; a GUI script with top-level code then
+    started a second window inside the decoder, which never answered (seen under Xvfb)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "top_level.py"
+    script.write_text(
+        "import sys\n"
+        "print('top level ran', file=sys.stderr)\n"
+        "from cxrviewer.io.sandbox import DecoderPool\n"
+        "pool = DecoderPool(processes=1, timeout_s=60)\n"
+        f"print(pool.load({str(dicom_dir / 'chest_dx_mono2_uncompressed.dcm')!r}).pixels.shape)\n"
+        "pool.close()\n"
+    )
+    child = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                           env={**__import__("os").environ, "CXR_DECODER_STDERR": "1"})
+    assert child.returncode == 0, child.stderr[-400:]
+    assert child.stdout.strip() == "(1024, 1024)" and child.stderr.count("top level ran") == 1
