@@ -224,7 +224,9 @@ class AiReader(QObject):
             self.pane.set_cam_checked(False)
         self.pane.show_result(result, self.model_info.uncertain_below)
         self.canvas.cam.set_map(result.cam, result.cam_strength)
-        self.canvas.lungs.set_outlines(result.lungs.outlines if result.lungs is not None else ())
+        # No outline where no plausible lungs were found: a "lung" drawn on teeth or a hip misleads.
+        lungs = result.lungs
+        self.canvas.lungs.set_outlines(lungs.outlines if lungs is not None and lungs.found else ())
         self.resultShown.emit(result)
 
     def _on_error(self, error: InferenceError) -> None:

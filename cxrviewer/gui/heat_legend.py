@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from cxrviewer.imaging.heatmap import LEGEND_TEXT, legend_strip
 
@@ -21,27 +21,33 @@ def _bar_pixmap() -> QPixmap:
 
 
 class HeatLegend(QWidget):
+    """The colour bar; ``caption`` is a separate word-wrapped label the pane lays out as its own row
+    (a wrapped label nested in this widget's layout was clipped by the form's row height)."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 2, 0, 2)
-        row = QHBoxLayout()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 2, 0, 0)
         low, high = QLabel("none"), QLabel("most")
         self.bar = QLabel()
         self.bar.setPixmap(_bar_pixmap())
         for widget in (low, self.bar, high):
             row.addWidget(widget)
         row.addStretch(1)
-        column.addLayout(row)
         self.caption = QLabel()
         self.caption.setObjectName("hint")
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
-        column.addWidget(self.caption)
         self.setToolTip(LEGEND_TEXT)
-        self.hide()
+        self.caption.setToolTip(LEGEND_TEXT)
+        self.setVisible(False)
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt's name; the caption goes with the bar
+        super().setVisible(visible)
+        self.caption.setVisible(visible)
 
     def set_strength(self, class_title: str | None, probability: float) -> None:
         name = class_title or "the class shown"
-        self.caption.setText(f"Attention for {name}, drawn at {probability:.0%} strength (its probability): "
-                             "a class the model finds unlikely leaves little or no colour.")
+        # One line: wrapped labels in the pane's form get clipped when the dock is short; the
+        # full explanation is the tooltip.
+        self.caption.setText(f"{name}: drawn at {probability:.0%} strength (its probability)")

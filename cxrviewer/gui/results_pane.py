@@ -156,6 +156,7 @@ class ResultsPane(QWidget):
         self.attention_warning.hide()
         form.addRow(self.cam_toggle)
         form.addRow(self.legend)
+        form.addRow(self.legend.caption)
         form.addRow(self.attention_warning)
         form.addRow("Opacity", self.opacity_slider)
         form.addRow("Explain", self.class_picker)
@@ -267,7 +268,7 @@ class ResultsPane(QWidget):
         if result.ood_flag and self.cam_toggle.isChecked():
             text += " — explains a reading that should not be trusted"
         elif result.ood_flag:
-            text += " — hidden, as it would explain a reading that should not be trusted (G shows it anyway)"
+            text += " — hidden: it would explain an untrusted reading (G shows it)"
         self.cam_status.setText(text)
 
     def _show_lung_info(self, result) -> None:
@@ -298,7 +299,7 @@ class ResultsPane(QWidget):
         self.cam_status.setText("")
         self.lung_warning.hide()
         self.attention_warning.hide()
-        self.legend.hide()
+        self.legend.setVisible(False)
         self.lung_status.setText("")
 
     def _set_headline(self, headline: str, subline: str) -> None:

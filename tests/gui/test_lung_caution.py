@@ -54,6 +54,7 @@ def test_a_map_outside_the_lungs_is_cautioned_and_one_inside_is_not(qtbot, lung_
     pane.show_result(inside, 0.6)
     assert not pane.attention_warning.isVisible()
     assert pane.legend.isVisible() and "80%" in pane.legend.caption.text()  # drawn at the class probability
+    assert "1 %" in pane.legend.caption.toolTip()
 
 
 def test_the_outline_follows_the_mask_and_l_toggles_it(qtbot, window, lung_mask, tmp_path):
