@@ -19,14 +19,48 @@ def create_temp_beside(path: Path) -> tuple[int, str]:
     tempfile.mkstemp would make it 0600, and os.replace keeps that mode, so a
     model directory, report or export would be unreadable to other users.
     """
+    remove_stale_temps(path)
     for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        # The writer's PID is in the name, so a later run can tell a killed writer's leftovers.
+        tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             return os.open(tmp, flags, 0o666), str(tmp)
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temporary file beside {path}")
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files beside ``path`` left by writers that no longer run (killed mid-write)."""
+    removed = 0
+    try:
+        candidates = list(Path(path).parent.glob(f".{Path(path).name}.*-*.tmp"))
+    except OSError:
+        return 0
+    for candidate in candidates:
+        pid_text = candidate.name[len(Path(path).name) + 2:].split("-", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            try:
+                candidate.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no cheap check: keep the file rather than delete a live writer's
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from cxrviewer.atomic_files import fsync_folder
+from cxrviewer.atomic_files import create_temp_beside, fsync_folder
 
 CHECKPOINT_NAME = "checkpoint.pt"
 BEST_NAME = "best.pt"
@@ -18,7 +17,7 @@ BEST_NAME = "best.pt"
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write via a temp file + os.replace, so a kill mid-write keeps the previous checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = create_temp_beside(path)  # also clears what a killed run left beside it
     os.close(fd)
     try:
         torch.save(state, tmp)

@@ -187,3 +187,21 @@ def test_model_dir_files_get_ordinary_permissions(tmp_path):
     for name in (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o644, name
     assert sorted(p.name for p in directory.iterdir()) == sorted((WEIGHTS_FILE, CONFIG_FILE, CARD_FILE))
+
+
+def test_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    """A writer killed mid-write leaves .NAME.PID-xxxx.tmp behind; the next write of NAME removes it,
+    while a temp file of a writer that still runs (this process) is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    from cxrviewer.atomic_files import atomic_write_bytes
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".model.json.{int(dead.stdout)}-abcdef.tmp"
+    stale.write_bytes(b"x" * 1024)
+    live = tmp_path / f".model.json.{os.getpid()}-123456.tmp"
+    live.write_bytes(b"y")
+    atomic_write_bytes(tmp_path / "model.json", b"{}")
+    assert not stale.exists() and live.exists() and (tmp_path / "model.json").read_bytes() == b"{}"
