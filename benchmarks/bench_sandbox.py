@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_sandbox.py [FILE_OR_FOLDER ...] [--repeat N]
 
-Prints one JSON object: per file the median seconds in-process (the baseline, same run)
+Prints one JSON object: per file the median milliseconds in-process (the baseline, same run,
+alternating with the other contender)
 and through ``DecoderPool`` (pipe round trip, shared-memory copy), the overhead in
 milliseconds, and the one-off start-up time of a decoder process.
 """
@@ -16,19 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-from cxrviewer.io import iter_image_files, load_image
-from cxrviewer.io.sandbox import DecoderPool
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import interleaved_median_ms  # noqa: E402
+
+from cxrviewer.io import iter_image_files, load_image  # noqa: E402
+from cxrviewer.io.sandbox import DecoderPool  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "dicom"
-
-
-def median_seconds(func, path: Path, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func(path)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     startup = time.perf_counter() - start
     rows = []
     for path in iter_image_files(args.paths):
-        load_image(path)
-        pool.load(path)  # warm both
-        local = median_seconds(load_image, path, args.repeat)
-        isolated = median_seconds(pool.load, path, args.repeat)
+        ms = interleaved_median_ms({"in_process": lambda: load_image(path), "decoder": lambda: pool.load(path)},
+                                   args.repeat)
         pixels = load_image(path).pixels
-        rows.append({"file": path.name, "megapixels": round(pixels.size / 1e6, 2), "in_process_s": round(local, 4),
-                     "decoder_process_s": round(isolated, 4), "overhead_ms": round((isolated - local) * 1e3, 1)})
+        rows.append({"file": path.name, "megapixels": round(pixels.size / 1e6, 2), "in_process_ms": ms["in_process"],
+                     "decoder_process_ms": ms["decoder"], "overhead_ms": round(ms["decoder"] - ms["in_process"], 1)})
     pool.close()
     print(json.dumps({"benchmark": "sandbox", "first_call_s": round(startup, 3), "files": rows,
                       "median_overhead_ms": statistics.median(r["overhead_ms"] for r in rows)}, indent=2))

@@ -48,6 +48,19 @@ def _label(object_name: str = "", wrap: bool = True) -> QLabel:
     return label
 
 
+def _state_button(label, signal, tooltip: str) -> QPushButton:
+    """A checked, checkable button that says its state in words (a small checkbox is easy to miss
+    on a dark theme); ``label(shown, button)`` words it, ``signal`` hears every toggle."""
+    button = QPushButton()
+    button.setCheckable(True)
+    button.setChecked(True)
+    button.setToolTip(tooltip)
+    label(True, button)
+    button.toggled.connect(lambda shown: label(shown, button))
+    button.toggled.connect(signal)
+    return button
+
+
 class ResultsPane(QWidget):
     camToggled = Signal(bool)
     lungsToggled = Signal(bool)
@@ -123,14 +136,8 @@ class ResultsPane(QWidget):
         self.cam_box = QWidget()
         form = QFormLayout(self.cam_box)
         form.setContentsMargins(0, 10, 0, 0)
-        # A button that says its state in words: a small checkbox is easy to miss on a dark theme.
-        self.cam_toggle = QPushButton()
-        self.cam_toggle.setCheckable(True)
-        self.cam_toggle.setChecked(True)
-        self.cam_toggle.toggled.connect(self._label_cam_toggle)
-        self._label_cam_toggle(True)
-        self.cam_toggle.setToolTip("Where in the image the model looked for the class below (Grad-CAM)")
-        self.cam_toggle.toggled.connect(self.camToggled)
+        self.cam_toggle = _state_button(self._label_cam_toggle, self.camToggled,
+                                        "Where in the image the model looked for the class below (Grad-CAM)")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(round(DEFAULT_OPACITY * 100))
@@ -143,13 +150,8 @@ class ResultsPane(QWidget):
         for method in CAM_METHODS:
             self.method_picker.addItem(CAM_METHOD_TITLES[method], method)
         self.method_picker.activated.connect(lambda _i: self.camMethodChanged.emit(self.cam_method()))
-        self.lung_toggle = QPushButton()
-        self.lung_toggle.setCheckable(True)
-        self.lung_toggle.setChecked(True)
-        self.lung_toggle.toggled.connect(self._label_lung_toggle)
-        self._label_lung_toggle(True)
-        self.lung_toggle.setToolTip("The lung fields found by the lung model, as a cyan outline")
-        self.lung_toggle.toggled.connect(self.lungsToggled)
+        self.lung_toggle = _state_button(self._label_lung_toggle, self.lungsToggled,
+                                         "The lung fields found by the lung model, as a cyan outline")
         self.legend = HeatLegend()
         self.attention_warning = _label("oodWarning")
         self.attention_warning.setText("⚠ " + CAM_OUTSIDE_LUNGS_CAUTION)
@@ -168,11 +170,12 @@ class ResultsPane(QWidget):
         form.addRow(self.lung_status)
         return self.cam_box
 
-    def _label_lung_toggle(self, shown: bool) -> None:
-        self.lung_toggle.setText("Lung outline shown — hide (L)" if shown else "Lung outline hidden — show (L)")
+    def _label_lung_toggle(self, shown: bool, button: QPushButton | None = None) -> None:
+        (button or self.lung_toggle).setText("Lung outline shown — hide (L)" if shown else
+                                             "Lung outline hidden — show (L)")
 
-    def _label_cam_toggle(self, shown: bool) -> None:
-        self.cam_toggle.setText("Heat map shown — hide (G)" if shown else "Heat map hidden — show (G)")
+    def _label_cam_toggle(self, shown: bool, button: QPushButton | None = None) -> None:
+        (button or self.cam_toggle).setText("Heat map shown — hide (G)" if shown else "Heat map hidden — show (G)")
         if getattr(self, "_result", None) is not None:
             self.show_cam_info(self._result)
 

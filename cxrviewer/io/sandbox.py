@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CorruptImageError, ImageLoadError
-from .image import LoadedImage, Window
+from .image import LoadedImage
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +177,14 @@ class DecoderPool:
         decoder = self._idle.get()
         try:
             decoder = decoder if decoder is not None and decoder.alive() else self._start()
-            outcome = self._ask(decoder, path)
+            reply = self._ask(decoder, path)
         except BaseException:
+            # Crashed, hung or interrupted mid-file: that child's state is unknown.
             self._retire(decoder)
             self._idle.put(None)
             raise
-        self._idle.put(decoder)
-        return outcome
+        self._idle.put(decoder)  # a clean answer, error or image: the child stays for the next file
+        return _image_from(reply, path)
 
     def _start(self) -> _Decoder:
         decoder = _Decoder(self._context, self.memory_limit)
@@ -199,7 +200,7 @@ class DecoderPool:
             if decoder in self._all:
                 self._all.remove(decoder)
 
-    def _ask(self, decoder: _Decoder, path: Path) -> LoadedImage:
+    def _ask(self, decoder: _Decoder, path: Path) -> tuple:
         try:
             decoder.conn.send(str(path))
             ready = decoder.conn.poll(self.timeout_s)
@@ -212,12 +213,11 @@ class DecoderPool:
             raise CorruptImageError(f"{path.name}: the decoder crashed on this file ({_how(decoder)}); "
                                     "the file is probably damaged")
         try:
-            reply = decoder.conn.recv()
+            return decoder.conn.recv()
         except (EOFError, OSError):
             decoder.process.join(timeout=1.0)
             raise CorruptImageError(f"{path.name}: the decoder crashed on this file ({_how(decoder)}); "
                                     "the file is probably damaged") from None
-        return _image_from(reply, path)
 
     def close(self) -> None:
         self._closed = True
@@ -254,7 +254,6 @@ def _image_from(reply: tuple, path: Path) -> LoadedImage:
     finally:
         block.close()
         block.unlink()
-    fields["window"] = Window(**dataclasses.asdict(fields["window"])) if isinstance(fields["window"], Window) else fields["window"]
     return LoadedImage(pixels=pixels, **fields)
 
 

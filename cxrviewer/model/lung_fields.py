@@ -35,11 +35,15 @@ class LungFields:
 
     @property
     def box(self) -> tuple[int, int, int, int] | None:
-        """(x0, y0, x1, y1), x1/y1 exclusive, around the kept fields; None when empty."""
-        ys, xs = np.nonzero(self.mask)
-        if xs.size == 0:
-            return None
-        return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        return mask_box(self.mask)
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), x1/y1 exclusive, around the True pixels of ``mask``; None when there are none."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
 
 
 def judge_lung_fields(probability: np.ndarray, content: np.ndarray | None = None) -> LungFields:

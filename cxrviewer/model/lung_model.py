@@ -11,7 +11,6 @@ as float32.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -27,16 +26,15 @@ from cxrviewer.atomic_files import atomic_write_bytes, create_temp_beside
 from cxrviewer.io.image import LoadedImage
 
 from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
-from .lung_fields import LungFields, judge_lung_fields
+from .lung_fields import LungFields, judge_lung_fields, mask_box
 from .lung_net import ENCODER_ARCH, LungUNet
-from .model_dir import sha256_file
+from .model_dir import SETTINGS_DIGEST_KEY, settings_digest, sha256_file
 from .preprocess import Geometry, PreprocessConfig, preprocess
 
 LUNG_CONFIG_FILE = "lungs.json"
 LUNG_WEIGHTS_FILE = "lungs.safetensors"
 LUNG_CARD_FILE = "MODEL_CARD.md"
 LUNG_FORMAT = "cxrviewer-lungs/1"
-SETTINGS_KEY = "cxrviewer.settings_sha256"
 
 
 @dataclass(frozen=True)
@@ -68,12 +66,6 @@ class LungModelConfig:
             raise ModelFormatError(f"{LUNG_CONFIG_FILE} is incomplete or malformed: {exc!r}") from exc
 
 
-def _settings_digest(config: LungModelConfig) -> str:
-    data = json.loads(config.to_json())
-    data.pop("files", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
 def save_lung_dir(directory: str | Path, model: LungUNet, config: LungModelConfig, card: str) -> LungModelConfig:
     """Weights first, then the card, then lungs.json, each atomically."""
     directory = Path(directory)
@@ -84,7 +76,7 @@ def save_lung_dir(directory: str | Path, model: LungUNet, config: LungModelConfi
     fd, tmp = create_temp_beside(weights)
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={"format": LUNG_FORMAT, SETTINGS_KEY: _settings_digest(config)})
+        save_file(tensors, tmp, metadata={"format": LUNG_FORMAT, SETTINGS_DIGEST_KEY: settings_digest(config)})
         os.chmod(tmp, 0o644)
         os.replace(tmp, weights)
     except BaseException:
@@ -112,11 +104,11 @@ def read_lung_dir(directory: str | Path) -> tuple[LungModelConfig, dict[str, tor
             raise ModelIntegrityError(f"{name} does not match the sha256 in {LUNG_CONFIG_FILE}; refusing to load it")
     try:
         with safe_open(str(directory / LUNG_WEIGHTS_FILE), framework="pt") as fh:
-            recorded = (fh.metadata() or {}).get(SETTINGS_KEY)
+            recorded = (fh.metadata() or {}).get(SETTINGS_DIGEST_KEY)
         tensors = load_file(str(directory / LUNG_WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise ModelFormatError(f"{LUNG_WEIGHTS_FILE} cannot be read: {exc}") from exc
-    if recorded != _settings_digest(config):
+    if recorded != settings_digest(config):
         raise ModelIntegrityError(f"the settings in {LUNG_CONFIG_FILE} were changed after export; refusing to load it")
     return config, tensors
 
@@ -135,10 +127,7 @@ class LungResult:
 
     @property
     def box(self) -> tuple[int, int, int, int] | None:
-        ys, xs = np.nonzero(self.mask)
-        if xs.size == 0:
-            return None
-        return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        return mask_box(self.mask)
 
 
 class LungSegmenter:

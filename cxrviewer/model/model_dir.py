@@ -49,8 +49,11 @@ def sha256_file(path: Path) -> str:
 SETTINGS_DIGEST_KEY = "cxrviewer.settings_sha256"
 
 
-def settings_digest(config: ModelConfig) -> str:
-    """sha256 of every model.json field except the file hashes (which depend on it)."""
+def settings_digest(config) -> str:
+    """sha256 of every settings field (``config.to_json()``) except the file hashes (which depend on it).
+
+    Used for classifier (model.json) and lung model (lungs.json) directories alike.
+    """
     data = json.loads(config.to_json())
     data.pop("files", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)

@@ -113,3 +113,18 @@ def test_a_script_without_a_main_guard_does_not_run_again_in_the_decoder(dicom_d
                            env={**__import__("os").environ, "CXR_DECODER_STDERR": "1"})
     assert child.returncode == 0, child.stderr[-400:]
     assert child.stdout.strip() == "(1024, 1024)" and child.stderr.count("top level ran") == 1
+
+
+def test_a_clean_refusal_keeps_the_decoder_and_only_a_crash_replaces_it(pool, gdcm_abort, tmp_path, dicom_dir):
+    """Respawning costs about 0.4 s: a file the loader refuses with a message must not pay it."""
+    text = tmp_path / "notes.dcm"
+    text.write_text("not an image at all")
+    pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")
+    first = pool.pids()
+    with pytest.raises(NotAnImageError):
+        pool.load(text)
+    assert pool.pids() == first
+    with pytest.raises(CorruptImageError):
+        pool.load(gdcm_abort)
+    pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")
+    assert len(pool.pids()) == 1 and pool.pids() != first
