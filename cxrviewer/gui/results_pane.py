@@ -134,8 +134,12 @@ class ResultsPane(QWidget):
 
     def _build_cam_controls(self) -> QWidget:
         self.cam_box = QWidget()
-        form = QFormLayout(self.cam_box)
-        form.setContentsMargins(0, 10, 0, 0)
+        # Full-width rows in a column; only the labelled controls in a form. Word-wrapped labels
+        # added as spanning form rows were given one line too few and clipped.
+        column = QVBoxLayout(self.cam_box)
+        column.setContentsMargins(0, 10, 0, 0)
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
         self.cam_toggle = _state_button(self._label_cam_toggle, self.camToggled,
                                         "Where in the image the model looked for the class below (Grad-CAM)")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
@@ -156,18 +160,14 @@ class ResultsPane(QWidget):
         self.attention_warning = _label("oodWarning")
         self.attention_warning.setText("⚠ " + CAM_OUTSIDE_LUNGS_CAUTION)
         self.attention_warning.hide()
-        form.addRow(self.cam_toggle)
-        form.addRow(self.legend)
-        form.addRow(self.legend.caption)
-        form.addRow(self.attention_warning)
         form.addRow("Opacity", self.opacity_slider)
         form.addRow("Explain", self.class_picker)
         form.addRow("Method", self.method_picker)
         self.cam_status = _label("hint")
-        form.addRow(self.cam_status)
-        form.addRow(self.lung_toggle)
         self.lung_status = _label("hint")
-        form.addRow(self.lung_status)
+        for row in (self.cam_toggle, self.legend, self.legend.caption, self.attention_warning, form,
+                    self.cam_status, self.lung_toggle, self.lung_status):
+            column.addLayout(row) if isinstance(row, QFormLayout) else column.addWidget(row)
         return self.cam_box
 
     def _label_lung_toggle(self, shown: bool, button: QPushButton | None = None) -> None:
