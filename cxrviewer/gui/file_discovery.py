@@ -11,19 +11,22 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cxrviewer.io import iter_image_files
+from cxrviewer.io.walk import Skipped, ignore_skipped
 
 log = logging.getLogger(__name__)
 
 MAX_FILES = 20_000  # a guard against dropping a whole disk onto the window
 
 
-def expand_paths(paths: Iterable[Path], stop: threading.Event | None = None) -> list[Path]:
+def expand_paths(paths: Iterable[Path], stop: threading.Event | None = None,
+                 on_skip: Skipped = ignore_skipped) -> list[Path]:
     """Files stay as given (so unreadable ones get a visible error); folders yield their images.
 
-    Stops early, returning what it has, once `stop` is set.
+    Every folder entry left out goes to ``on_skip`` with the reason. Stops early,
+    returning what it has, once `stop` is set.
     """
     found: list[Path] = []
-    for path in iter_image_files(paths):
+    for path in iter_image_files(paths, on_skip=on_skip):
         if stop is not None and stop.is_set():
             break
         found.append(path)

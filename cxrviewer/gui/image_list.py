@@ -96,7 +96,9 @@ class ImageList(QListWidget):
             if path in self._rows:
                 continue
             item = _Row(self._placeholder, f"{path.name}\n{_NO_READING}")
-            item.setData(_PATH_ROLE, str(path))
+            # The Path itself, not str(path): a QString drops the surrogates that stand for
+            # bytes of a file name that is not UTF-8, and the file could no longer be found.
+            item.setData(_PATH_ROLE, path)
             item.setData(_ORDER_ROLE, self._opened)
             item.setData(_READING_ROLE, None)
             item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))

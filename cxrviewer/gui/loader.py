@@ -55,6 +55,7 @@ class LoadResult:
     presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
     files: tuple[Path, ...] = ()  # for scan results
+    skipped: tuple[tuple[str, str], ...] = ()  # scan results: (entry name, why it was left out)
     error: str | None = None
 
     @property
@@ -78,10 +79,11 @@ def describe_failure(path: Path, exc: BaseException) -> str:
 
 
 def _scan(job: Job, token: CancelToken) -> LoadResult | None:
-    files = expand_paths([job.path], stop=token)
+    skipped: list[tuple[str, str]] = []
+    files = expand_paths([job.path], stop=token, on_skip=lambda path, why: skipped.append((path.name, why)))
     if token.is_cancelled():
         return None
-    return LoadResult(job.request_id, job.path, SCAN, files=tuple(files))
+    return LoadResult(job.request_id, job.path, SCAN, files=tuple(files), skipped=tuple(skipped))
 
 
 def _load(job: Job, token: CancelToken) -> LoadResult | None:

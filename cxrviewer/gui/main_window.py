@@ -184,13 +184,16 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"{self.image_list.count()} image(s) in the list", 4000)
 
     def _on_scanned(self, result: LoadResult) -> None:
-        if not result.files:
-            self.status.showMessage(f"No images found in {result.path.name or result.path}", 8000)
-            return
-        select = result.request_id in self._select_after_scan
-        if select:
-            self._select_after_scan = set()
-        self._add_files(list(result.files), select=select)
+        folder = result.path.name or str(result.path)
+        if result.files:
+            select = result.request_id in self._select_after_scan
+            if select:
+                self._select_after_scan = set()
+            self._add_files(list(result.files), select=select)
+        if result.skipped:
+            self.status.show_skipped(folder, result.skipped, found=len(result.files))
+        elif not result.files:
+            self.status.showMessage(f"No images found in {folder}", 8000)
 
     def choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), file_dialog_filter())

@@ -9,6 +9,8 @@ from cxrviewer.io import Window
 
 _MODEL_TEXT_MAX = 60  # characters; the tooltip has the whole message
 BATCH_NOTE_MS = 10_000
+SKIPPED_IN_MESSAGE = 3  # entries named in the message itself; the tooltip lists them all
+SKIPPED_MESSAGE_MS = 15_000
 
 
 def format_value(value: float) -> str:
@@ -107,3 +109,11 @@ class ViewerStatusBar(QStatusBar):
         """How the last batch ended, for a few seconds."""
         self.batch_note.setText(text)
         self._note_timer.start(BATCH_NOTE_MS)
+
+    def show_skipped(self, folder: str, skipped: tuple[tuple[str, str], ...], found: int) -> None:
+        """Say which folder entries were left out and why (the full list in the tooltip)."""
+        shown = "; ".join(f"{name}: {why}" for name, why in skipped[:SKIPPED_IN_MESSAGE])
+        more = f"; {len(skipped) - SKIPPED_IN_MESSAGE} more" if len(skipped) > SKIPPED_IN_MESSAGE else ""
+        self.showMessage(f"{folder}: {found} image(s) found, {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
+                         f"left out ({shown}{more})", SKIPPED_MESSAGE_MS)
+        self.setToolTip("Left out of " + folder + ":\n" + "\n".join(f"{name}: {why}" for name, why in skipped))

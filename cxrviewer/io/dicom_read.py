@@ -10,8 +10,9 @@ import pydicom
 from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from .dicom_deflate import is_deflated, read_deflated
 from .errors import (
     CorruptImageError,
     NoPixelDataError,
@@ -55,8 +56,10 @@ def read_dataset(path: Path, bare: bool = False) -> Dataset:
 
 
 def _dcmread(path: Path) -> Dataset:
+    deflated = is_deflated(path)
     try:
-        ds = pydicom.dcmread(path, defer_size=DEFER_SIZE, force=True)
+        # pydicom would inflate a deflated data set without bound: a bomb's gigabytes.
+        ds = read_deflated(path) if deflated else pydicom.dcmread(path, defer_size=DEFER_SIZE, force=True)
     except InvalidDicomError as exc:
         raise NotAnImageError(f"{path.name}: not a valid DICOM file (its header cannot be parsed)") from exc
     except (EOFError, struct.error) as exc:
@@ -67,7 +70,8 @@ def _dcmread(path: Path) -> Dataset:
             f"{path.name}: DICOM header is damaged or cut short and cannot be read"
         ) from exc
     if not _has_data_set(ds):
-        raise TruncatedImageError(f"{path.name}: {_what_was_cut(path)}")
+        what = "deflated DICOM data set is empty or cut short" if deflated else _what_was_cut(path)
+        raise TruncatedImageError(f"{path.name}: {what}")
     return ds
 
 
@@ -169,6 +173,8 @@ def _unparsed_tail(ds: Dataset, path: Path) -> bool:
     value_tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
     if value_tell is None or length is None or length == 0xFFFFFFFF:
         return False
+    if ds.file_meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+        return False  # positions count inflated bytes, not the file's
     try:
         return value_tell + length < path.stat().st_size
     except OSError:

@@ -20,11 +20,11 @@ def natural_key(name: str) -> list:
 Skipped = Callable[[Path, str], None]
 
 
-def _ignore(_path: Path, _reason: str) -> None:
+def ignore_skipped(_path: Path, _reason: str) -> None:
     pass
 
 
-def iter_image_files(paths: Iterable[str | Path], on_skip: Skipped = _ignore) -> Iterator[Path]:
+def iter_image_files(paths: Iterable[str | Path], on_skip: Skipped = ignore_skipped) -> Iterator[Path]:
     """Image files among ``paths``, walking folders recursively in natural order.
 
     A path given explicitly is yielded as it is, even if missing or not an image, so

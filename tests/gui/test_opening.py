@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,34 @@ def test_a_file_that_aborts_its_decoder_is_reported_and_the_viewer_goes_on(qtbot
     qtbot.waitUntil(lambda: reason in window.canvas.message(), timeout=LOAD_TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
     wait_until_shown(qtbot, window, chest_dx)
+
+
+def _hostile_corpus():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hostile_corpus", Path(__file__).resolve().parents[1] / "hostile_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_hostile_corpus_folder_opens_each_file_fails_alone_and_the_skips_are_named(qtbot, window, tmp_path):
+    """Every hostile file gets its own reason in the list, the left-out entries are named in the
+    status bar, the file with an undecodable name opens, and the viewer goes on working."""
+    corpus = _hostile_corpus()
+    folder = tmp_path / "hostile"
+    corpus.build(folder)
+    window.open_paths([folder], remember=False)
+    hostile = [folder / name for name in corpus.EXPECTED]
+    qtbot.waitUntil(lambda: len(window.image_list.paths()) == len(corpus.EXPECTED) + len(corpus.DECODES),
+                    timeout=LOAD_TIMEOUT_MS)
+    message = window.status.currentMessage()
+    assert all(f"{name}: {reason}" in message for name, reason in corpus.SKIPPED.items()), message
+    for path in hostile:
+        window.image_list.select_path(path)
+        qtbot.waitUntil(lambda: window.image_list.error_for(path) is not None, timeout=60_000)
+        reason = window.image_list.error_for(path)
+        assert reason.startswith(path.name) and corpus.PATIENT_NAME not in reason
+    latin1 = folder / os.fsdecode(next(iter(corpus.DECODES)))
+    window.image_list.select_path(latin1)
+    wait_until_shown(qtbot, window, latin1)
