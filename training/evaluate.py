@@ -14,13 +14,16 @@ Metrics are computed over every image that loaded; images the model flags as
 out-of-distribution are kept in the metrics and counted in ``ood_fraction``.
 Metric conventions (undefined values as null, ECE bins) are in training.metrics.
 
-Exit codes:
-  0  evaluated; files that failed to load are listed under "failed" in the JSON
-     and counted in a warning, they do not fail the run
-  1  the run found nothing to evaluate (every file failed) or could not write
-     its outputs
+Exit codes: (the same contract as cxr info and cxr predict)
+  0  every listed file was evaluated
+  1  some files failed: the metrics cover the others and are written as usual;
+     each failed file is listed with its reason ("failed" in the JSON, else on
+     stderr); also when nothing could be evaluated or the outputs could not be
+     written
   2  unusable input: model directory, data path or manifest, labels the model
-     does not know, an empty split, bad options
+     does not know, an empty split, bad options, an output folder that cannot
+     be written (checked before any work)
+  3  the run itself failed (a bug: run again with -v for details)
 """
 
 from __future__ import annotations
@@ -38,11 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cxrviewer.atomic_files import folder_problem
+from cxrviewer.log_setup import configure_logging
 from training import metrics, report
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
 NOT_BREAKDOWN_COLUMNS = frozenset({"path", "label", "split", "group"})
 MAX_BREAKDOWN_VALUES = 20
 BLANK_VALUE = "(blank)"
@@ -378,7 +383,10 @@ def _cam_quality(args: argparse.Namespace, model_dir: Path) -> dict:
         items = read_mask_manifest(args.data, args.split)
     except MaskManifestError as exc:
         raise EvaluationInputError(f"--cam-quality: {exc}") from exc
-    engine = InferenceEngine.load(model_dir, device=args.device)
+    try:
+        engine = InferenceEngine.load(model_dir, device=args.device)
+    except Exception as exc:  # noqa: BLE001 - the model loaded for metrics; anything else is --model's fault
+        raise EvaluationInputError(f"cannot load the model in {model_dir} for --cam-quality: {exc}") from exc
     quality = cam_quality(engine, items)
     for method, row in quality["methods"].items():
         pointing = "n/a" if row["pointing_game"] is None else f"{row['pointing_game']:.3f} (n={row['pointing_n']})"
@@ -399,6 +407,9 @@ def _check_options(args: argparse.Namespace) -> None:
     for folder in (args.json.parent if args.json else None, args.report_dir):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise EvaluationInputError(f"{folder} exists and is not a folder")
+        problem = folder_problem(folder) if folder is not None else ""
+        if problem:
+            raise EvaluationInputError(problem)
 
 
 def _model_dir(model: Path | None) -> Path:
@@ -448,8 +459,9 @@ def _exit_code(results: dict, total: int) -> int:
         print(f"cxr evaluate: error: none of the {total} images could be evaluated", file=sys.stderr)
         return EXIT_FAILED
     if failed:
-        print(f"cxr evaluate: warning: {failed} of {total} files could not be evaluated and "
+        print(f"cxr evaluate: {failed} of {total} files could not be evaluated and "
               "were left out (listed under 'failed')", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -464,9 +476,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
-                        format="%(levelname)s %(name)s: %(message)s")
-    return run(args)
+    configure_logging(args.verbose)
+    try:
+        return run(args)
+    except Exception as exc:  # noqa: BLE001 - exit 3 is "the run itself failed", apart from 1 and 2
+        log.debug("the run failed", exc_info=True)  # a traceback may quote paths: only with -v
+        print(f"cxr evaluate: the run failed ({type(exc).__name__}); run again with -v for details", file=sys.stderr)
+        return EXIT_CRASHED
 
 
 if __name__ == "__main__":

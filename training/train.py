@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cxrviewer.log_setup import configure_logging
 from cxrviewer.atomic_files import folder_problem
 from cxrviewer.model.architectures import UnknownArchitectureError
 from cxrviewer.model.weights import WeightsMismatchError
@@ -163,5 +164,5 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(level=logging.WARNING)
     sys.exit(run(get_args_parser().parse_args()))

@@ -12,6 +12,8 @@ import importlib
 import logging
 import sys
 
+from cxrviewer.log_setup import configure_logging
+
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "info": ("cxrviewer.cli.info", "describe image files (DICOM, PNG, JPEG) or folders"),
@@ -65,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"'{args.command}' is not available in this build")
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)  # libraries' messages (paths, header values) only with -v
     _printable_streams()
     module = args._module
     try:

@@ -139,7 +139,7 @@ def test_json_top_level_keys_and_no_nan(scripted_data: Path):
 def test_split_all_uses_every_row_and_counts_the_missing_file(scripted_data: Path, capsys):
     out = scripted_data / "all.json"
     code = evaluate.run(_args(scripted_data / "labels.csv", scripted_data / "model", json=out, split="all"))
-    assert code == 0  # a missing file is counted, not fatal
+    assert code == 1  # the metrics of the others are written; exit 1 says one file failed
     result = json.loads(out.read_text())
     assert result["n"] == 7 and result["meta"]["split"] is None
     assert result["failed"] == [{"path": "images/other.jpg", "reason": "other.jpg: file not found"}]

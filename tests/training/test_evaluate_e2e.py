@@ -54,7 +54,8 @@ def test_cxr_evaluate_end_to_end(random_model: Path, small_csv: Path, tmp_path: 
     code = cxr_main(["evaluate", "--model", str(random_model), "--data", str(small_csv), "--json", str(out),
                      "--report-dir", str(report_dir), "--batch-size", "5", "--device", "cpu"])
     captured = capsys.readouterr()
-    assert code == 0, captured.err
+    assert code == 1, captured.err  # the missing and the corrupt file failed; the 12 others are evaluated
+    assert "2 of 14 files could not be evaluated" in captured.err
     result = json.loads(out.read_text())
     assert list(result) == ["n", "accuracy", "macro_f1", "macro_auc", "ece", "ood_fraction", "per_class",
                             "confusion_matrix", "failed", "breakdown", "meta"]
@@ -101,3 +102,15 @@ def test_python_m_missing_model_dir(tmp_path: Path, small_csv: Path):
     )
     assert proc.returncode == 2
     assert "model directory not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unwritable_report_folder_is_refused_before_any_work(random_model: Path, small_csv: Path, tmp_path: Path,
+                                                               capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the report folder's parent should be")
+    code = cxr_main(["evaluate", "--model", str(random_model), "--data", str(small_csv),
+                     "--report-dir", str(blocker / "report"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create the folder" in err
+    assert "images" not in err  # refused before a single image was read
+

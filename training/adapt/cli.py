@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from cxrviewer.log_setup import configure_logging
 from .options import METHODS, AdaptOptions
 
 log = logging.getLogger("training.adapt")
@@ -219,7 +220,7 @@ def _bundled_model() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = get_args_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(level=logging.INFO)
     return run(args)
 
 

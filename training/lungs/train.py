@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from cxrviewer.log_setup import configure_logging
 from cxrviewer.atomic_files import folder_problem
 from cxrviewer.model.lung_model import LungModelConfig, save_lung_dir
 from cxrviewer.model.lung_net import LungUNet
@@ -203,5 +204,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
+    configure_logging(level=logging.INFO)
     sys.exit(run(get_args_parser().parse_args()))
