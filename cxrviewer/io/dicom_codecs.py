@@ -20,6 +20,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from .codestream_check import check_first_frame
 from .errors import CorruptImageError, TruncatedImageError, UnsupportedCodecError, safe_uid_name
 from .quiet import quiet_warnings
 
@@ -33,10 +34,11 @@ _EXTRA_PLUGIN_NOTES = {
     ),
 }
 # Decoding plugins in the order we trust them (pylibjpeg-rle is 3x faster than
-# pydicom's own RLE decoder). GDCM aborts the whole process (an
-# uncaught C++ exception) on some damaged JPEG 2000 streams, so it only sees a
-# syntax when no other installed plugin can decode it. Plugins not listed for a
-# syntax are not tried while a listed one is installed.
+# pydicom's own RLE decoder). GDCM aborts or crashes the whole process on some
+# damaged JPEG 2000 and baseline JPEG streams, so it only sees a syntax when no other
+# installed plugin can decode it (a baseline stream Pillow refuses as damaged crashed
+# GDCM, found by benchmarks/fuzz_loader.py). Plugins not listed for a syntax are not
+# tried while a listed one is installed.
 _PLUGIN_PREFERENCE: dict[str, tuple[str, ...]] = {
     JPEG2000: ("pylibjpeg", "pillow"),
     JPEG2000Lossless: ("pylibjpeg", "pillow"),
@@ -44,7 +46,8 @@ _PLUGIN_PREFERENCE: dict[str, tuple[str, ...]] = {
     HTJ2KLossless: ("pylibjpeg",),
     HTJ2KLosslessRPCL: ("pylibjpeg",),
     RLELossless: ("pylibjpeg", "pydicom"),
-    JPEGBaseline8Bit: ("pillow", "pylibjpeg", "gdcm"),
+    JPEGBaseline8Bit: ("pillow", "pylibjpeg"),
+    JPEGExtended12Bit: ("pillow", "pylibjpeg"),  # GDCM reads no 12-bit JPEG either
 }
 _GENERIC_NOTE = "install a pydicom pixel-data plugin that handles it"
 
@@ -58,6 +61,7 @@ def decode_first_frame(ds: Dataset, path: Path) -> np.ndarray:
     """
     tsuid = UID(str(ds.file_meta.TransferSyntaxUID))
     first, *fallbacks = _plugins_to_try(tsuid, path)
+    check_first_frame(ds, path, tsuid)  # GDCM and OpenJPEG must not see a codestream the header contradicts
     try:
         return _decode_with(ds, first, path)
     except CorruptImageError:
@@ -89,7 +93,9 @@ def _plugins_to_try(tsuid: UID, path: Path) -> list[str]:
 
 def _require_decoder(tsuid: UID, path: Path):
     if not tsuid.is_transfer_syntax:
-        raise UnsupportedCodecError(f"{path.name}: unknown transfer syntax {tsuid}")
+        # Not safe to quote: a damaged header can put any value here, a patient's name included.
+        raise UnsupportedCodecError(
+            f"{path.name}: the transfer syntax ({safe_uid_name(tsuid)}) is not one cxrviewer knows")
     try:
         decoder = get_decoder(tsuid)
     except NotImplementedError as exc:

@@ -12,16 +12,23 @@ def safe_message(text: str, limit: int = MAX_MESSAGE) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def safe_uid_name(uid) -> str:
-    """A UID for a message: its registered name, or the UID when it looks like one, else a placeholder.
+# UIDs under the standard's own root name SOP classes, transfer syntaxes and well-known
+# instances: never a patient, a study or an image.
+STANDARD_ROOT = "1.2.840.10008."
 
-    A damaged header can make a UID element swallow the rest of the file (pixel bytes,
-    the patient's name); pydicom's ``UID.name`` would then quote all of it.
+
+def safe_uid_name(uid) -> str:
+    """A UID for a message: its registered name, a UID of the standard's root as it is,
+    else a placeholder.
+
+    Any other UID may be a study's or an image's instance UID (identifying data), and a
+    damaged header can make a UID element swallow the rest of the file (pixel bytes, the
+    patient's name); pydicom's ``UID.name`` would then quote all of it.
     """
     text = str(uid)
     if getattr(uid, "is_valid", False) and getattr(uid, "name", text) != text:
         return uid.name
-    if 0 < len(text) <= 64 and all(ch.isdigit() or ch == "." for ch in text):
+    if text.startswith(STANDARD_ROOT) and len(text) <= 64 and all(ch.isdigit() or ch == "." for ch in text):
         return text
     return "an unrecognised UID"
 

@@ -11,6 +11,7 @@ import pytest
 
 from cxrviewer.io import CorruptImageError, NotAnImageError, load_image
 from cxrviewer.io.sandbox import DecoderPool
+from tests.decoder_abort import abort_decoder_on
 
 
 @pytest.fixture
@@ -18,16 +19,6 @@ def pool():
     decoders = DecoderPool(processes=1, timeout_s=60)
     yield decoders
     decoders.close()
-
-
-@pytest.fixture
-def gdcm_abort(dicom_dir, tmp_path) -> Path:
-    """BitsAllocated 32 over 16-bit JPEG lossless data: GDCM aborts the whole process (SIGABRT)."""
-    ds = pydicom.dcmread(dicom_dir / "hip_cr_jpeg_lossless.dcm")
-    ds.BitsAllocated = 32
-    path = tmp_path / "gdcm_abort.dcm"
-    ds.save_as(path)
-    return path
 
 
 def test_pixels_window_and_tags_equal_in_process_decoding(pool, dicom_dir):
@@ -38,9 +29,18 @@ def test_pixels_window_and_tags_equal_in_process_decoding(pool, dicom_dir):
         assert dict(isolated.metadata) == dict(local.metadata) and isolated.pixel_spacing == local.pixel_spacing
 
 
-def test_an_aborting_decoder_fails_that_file_and_the_next_one_decodes(pool, gdcm_abort, dicom_dir):
-    with pytest.raises(CorruptImageError, match=r"gdcm_abort\.dcm: the decoder crashed on this file \(signal SIGABRT\)"):
-        pool.load(gdcm_abort)
+@pytest.fixture
+def aborts(dicom_dir, tmp_path, monkeypatch) -> Path:
+    """A good file whose decoder dies of SIGABRT mid-file (tests/decoder_abort.py)."""
+    path = tmp_path / "aborts.dcm"
+    path.write_bytes((dicom_dir / "chest_dx_mono2_uncompressed.dcm").read_bytes())
+    abort_decoder_on(monkeypatch, path.name)
+    return path
+
+
+def test_an_aborting_decoder_fails_that_file_and_the_next_one_decodes(pool, aborts, dicom_dir):
+    with pytest.raises(CorruptImageError, match=r"aborts\.dcm: the decoder crashed on this file \(signal SIGABRT\)"):
+        pool.load(aborts)
     image = pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")  # a fresh decoder
     assert image.pixels.shape == (1024, 1024)
 
@@ -64,11 +64,11 @@ def test_a_decoder_that_takes_too_long_is_replaced(dicom_dir):
     assert pool.pids() == []
 
 
-def test_cxr_info_reports_the_aborting_file_and_goes_on(capsys, gdcm_abort, dicom_dir):
+def test_cxr_info_reports_the_aborting_file_and_goes_on(capsys, aborts, dicom_dir):
     from cxrviewer.cli.main import main
 
     good = dicom_dir / "chest_dx_mono2_uncompressed.dcm"
-    code = main(["info", str(gdcm_abort), str(good), "--json"])
+    code = main(["info", str(aborts), str(good), "--json"])
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1 and len(records) == 2
     assert records[0]["ok"] is False and "decoder crashed" in records[0]["error"]
@@ -115,16 +115,17 @@ def test_a_script_without_a_main_guard_does_not_run_again_in_the_decoder(dicom_d
     assert child.stdout.strip() == "(1024, 1024)" and child.stderr.count("top level ran") == 1
 
 
-def test_a_clean_refusal_keeps_the_decoder_and_only_a_crash_replaces_it(pool, gdcm_abort, tmp_path, dicom_dir):
+def test_a_clean_refusal_keeps_the_decoder_and_only_a_crash_replaces_it(pool, aborts, tmp_path, dicom_dir):
     """Respawning costs about 0.4 s: a file the loader refuses with a message must not pay it."""
     text = tmp_path / "notes.dcm"
     text.write_text("not an image at all")
-    pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")
+    good = dicom_dir / "chest_dx_mono2_uncompressed.dcm"
+    pool.load(good)
     first = pool.pids()
     with pytest.raises(NotAnImageError):
         pool.load(text)
     assert pool.pids() == first
     with pytest.raises(CorruptImageError):
-        pool.load(gdcm_abort)
-    pool.load(dicom_dir / "chest_dx_mono2_uncompressed.dcm")
+        pool.load(aborts)
+    pool.load(good)
     assert len(pool.pids()) == 1 and pool.pids() != first
