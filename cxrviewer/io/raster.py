@@ -19,7 +19,6 @@ from .raster_header import header_size
 log = logging.getLogger(__name__)
 
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -112,11 +111,15 @@ def _to_gray(im: Image.Image) -> np.ndarray:
     if mode == "1":
         return np.asarray(im.convert("L"), dtype=np.float32)
     has_alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in im.info
-    rgba = np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32)
-    gray = rgba[..., :3] @ _LUMA
-    if has_alpha:
-        gray *= rgba[..., 3] / 255.0  # transparent areas show as background (black)
-    return np.ascontiguousarray(gray, dtype=np.float32)
+    target = "RGBA" if has_alpha else "RGB"
+    color = im if im.mode == target else im.convert(target)
+    # Pillow's "F" conversion is the same BT.601 luma, computed in C. A float32 copy of
+    # every channel first took 16 bytes a pixel and, for a 164-megapixel colour image,
+    # longer than the decoder's 30 s time-out (found by benchmarks/fuzz_loader.py).
+    gray = np.asarray(color.convert("F"))
+    if has_alpha:  # transparent areas show as background (black)
+        return gray * (np.asarray(color.getchannel("A")) * np.float32(1 / 255))
+    return gray.copy()  # Pillow's buffer is read-only
 
 
 def _default_window(pixels: np.ndarray, bits: int):
