@@ -1,0 +1,10 @@
+"""Identifiers planted in every derived seed: a message that quotes one has leaked it."""
+
+PATIENT_NAME = "LEAKCANARY^FUZZ"
+PATIENT_ID = "LEAKID7731"
+UID_ROOT = "1.2.826.0.1.3680043.8.498.77310"  # pydicom's root + a branch of our own
+STUDY_UID = UID_ROOT + ".1.20240101120000"
+SERIES_UID = UID_ROOT + ".2.20240101120000"
+INSTANCE_UID = UID_ROOT + ".3.20240101120000"
+
+ALL = (PATIENT_NAME, PATIENT_ID, STUDY_UID, SERIES_UID, INSTANCE_UID)
