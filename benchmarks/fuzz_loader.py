@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
               "environment": environment()}
     fuzzer = Fuzzer(settings, seeds, header)
     report = fuzzer.run()
-    fuzzer.checkpoint()
+    fuzzer.checkpoint(report)
     print(json.dumps(report, indent=1))
     return 130 if report["interrupted"] else 0
 

@@ -153,7 +153,9 @@ class Fuzzer:
                            "decoder_environment": child_memory.DECODER_ENVIRONMENT},
                 **body}
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, report: dict | None = None) -> None:
+        """Write ``report`` (default: the counts so far) to --out, if given."""
         if self.settings.out is not None:
-            atomic_write_bytes(self.settings.out, (json.dumps(self.report(), indent=1) + "\n").encode())
+            report = self.report() if report is None else report
+            atomic_write_bytes(self.settings.out, (json.dumps(report, indent=1) + "\n").encode())
 
