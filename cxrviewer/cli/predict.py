@@ -22,19 +22,17 @@ Exit status: 0 every image analysed, 1 any image failed (or none found),
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import math
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from cxrviewer.atomic_files import atomic_write_bytes, folder_problem
+from cxrviewer.atomic_files import atomic_writer, folder_problem
 from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
@@ -43,8 +41,7 @@ from cxrviewer.io.sandbox import load_image_isolated
 
 from .info_format import print_skipped
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
-from cxrviewer.imaging.heatmap import render_overlay
-from cxrviewer.model.cam_render import write_png_atomic
+from cxrviewer.model.cam_render import write_mask_png, write_overlay_png
 from cxrviewer.resources import bundled_model_dir
 
 log = logging.getLogger(__name__)
@@ -53,6 +50,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 JSON_KEYS = ("path", "ok", "probabilities", "label", "confidence", "uncertain", "ood", "cam", "lungs", "timings",
              "error")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Pixels of the images one batch holds (64 Mi, 256 MiB as float32): eight ordinary films
+# fit, a film larger than the budget is analysed alone.
+BATCH_PIXELS = 64 * 2**20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,35 +129,50 @@ def _device_problem(device: str) -> str:
 
 
 def _predict_all(engine, paths: Iterable[Path], args, namer) -> Iterator[dict]:
-    paths = iter(paths)
-    while chunk := list(islice(paths, args.batch_size)):
-        yield from _predict_chunk(engine, chunk, args, namer)
+    for batch in _loaded_batches(paths, args.batch_size):
+        yield from _predict_batch(engine, batch, args, namer)
 
 
-def _predict_chunk(engine: InferenceEngine, paths: list[Path], args, namer) -> Iterator[dict]:
-    loaded: dict[Path, tuple] = {}
-    failures: dict[int, dict] = {}
-    for i, path in enumerate(paths):
+def _loaded_batches(paths: Iterable[Path], size: int) -> Iterator[list[tuple[Path, object, float]]]:
+    """(path, LoadedImage or error message, load ms) in input order, at most ``size`` per batch
+    and about BATCH_PIXELS pixels: a large film is analysed on its own, so a batch never holds
+    several of them (and their maps) at once."""
+    batch: list[tuple[Path, object, float]] = []
+    pixels = 0
+    for path in paths:
         start = time.perf_counter()
         try:
-            image = load_image_isolated(path)
+            item: object = load_image_isolated(path)
         except Exception as exc:
-            failures[i] = _failure(path, describe_failure(exc, path))
-            continue
-        wants_cam = bool(args.cam_dir or args.cam_raw)
-        request = InferenceRequest(i, image=image, cam=wants_cam, cam_method=args.cam_method)
-        loaded[i] = (request, image, (time.perf_counter() - start) * 1e3)
+            item = describe_failure(exc, path)
+        load_ms = (time.perf_counter() - start) * 1e3
+        count = 0 if isinstance(item, str) else item.pixels.size
+        if batch and pixels + count > BATCH_PIXELS:
+            yield batch
+            batch, pixels = [], 0
+        batch.append((path, item, load_ms))
+        pixels += count
+        if len(batch) >= size:
+            yield batch
+            batch, pixels = [], 0
+    if batch:
+        yield batch
+
+
+def _predict_batch(engine: InferenceEngine, batch: list[tuple[Path, object, float]], args, namer) -> Iterator[dict]:
+    wants_cam = bool(args.cam_dir or args.cam_raw)
+    loaded = {i: (InferenceRequest(i, image=item, cam=wants_cam, cam_method=args.cam_method), item)
+              for i, (_, item, _) in enumerate(batch) if not isinstance(item, str)}
     results = _analyse(engine, [v[0] for v in loaded.values()], [v[1] for v in loaded.values()])
-    for i, path in enumerate(paths):
-        if i in failures:
-            yield failures[i]
+    for i, (path, item, load_ms) in enumerate(batch):
+        if isinstance(item, str):
+            yield _failure(path, item)
             continue
-        request, image, load_ms = loaded[i]
         outcome = results[i]
         if isinstance(outcome, str):
             yield _failure(path, outcome)
         else:
-            yield _record(outcome, image, load_ms, namer)
+            yield _record(outcome, item, load_ms, namer)
 
 
 def _analyse(engine: InferenceEngine, requests: list[InferenceRequest], images: list) -> dict[int, object]:
@@ -205,14 +220,13 @@ def _write_outputs(result: InferenceResult, image, namer: _OutputNamer) -> str |
     names = namer.names_for(result.path)
     cam_path = None
     if namer.cam_dir and result.cam is not None:
-        write_png_atomic(names["cam"], render_overlay(image, result.cam, result.cam_strength))
+        write_overlay_png(names["cam"], image, result.cam, result.cam_strength)
         cam_path = str(names["cam"])
     if namer.cam_raw and result.cam is not None:
-        buffer = io.BytesIO()
-        np.save(buffer, result.cam.astype(np.float32, copy=False), allow_pickle=False)
-        atomic_write_bytes(names["raw"], buffer.getvalue())
+        with atomic_writer(names["raw"]) as fh:  # np.save writes a float32 array to a real file without a copy
+            np.save(fh, result.cam.astype(np.float32, copy=False), allow_pickle=False)
     if namer.lung_dir and result.lungs is not None:
-        write_png_atomic(names["lungs"], np.where(result.lungs.mask, 255, 0).astype(np.uint8))
+        write_mask_png(names["lungs"], result.lungs.mask)
     return cam_path
 
 

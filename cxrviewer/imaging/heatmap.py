@@ -43,10 +43,21 @@ def heat_lut() -> np.ndarray:
     return lut
 
 
+# Rows per step when a whole image is coloured: the float temporaries of one band are a
+# few tens of MB even for a 16384-px-wide film, so colouring never multiplies the image.
+BAND_ROWS = 512
+STREAM_BAND_ROWS = 128  # a streamed band is also filtered for PNG, which takes several int16 copies
+
+
 def cam_to_u8(cam: np.ndarray, strength: float = 1.0) -> np.ndarray:
     """LUT indices of ``cam`` ([0, 1]) times ``strength`` (the explained class's probability)."""
-    scaled = np.asarray(cam, dtype=np.float32) * np.float32(min(max(float(strength), 0.0), 1.0))
-    return np.clip(scaled * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    cam = np.asarray(cam)
+    out = np.empty(cam.shape, dtype=np.uint8)
+    factor = np.float32(min(max(float(strength), 0.0), 1.0) * 255.0)
+    for rows in _bands(cam.shape):
+        scaled = cam[rows].astype(np.float32) * factor
+        out[rows] = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.ndarray | None = None,
@@ -54,22 +65,48 @@ def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.n
     """(H, W, 3) uint8 in the image's own orientation: windowed grey, heat map over it.
 
     The blend is what Qt does when it draws the overlay layer (LUT alpha times layer opacity).
+    Worked out band by band: the result is the only full-size array it allocates.
     """
-    grey = apply_window(image.pixels, window, invert=inverted).astype(np.float32)
+    pixels = image.pixels
+    out = np.empty(pixels.shape[:2] + (3,), dtype=np.uint8)
+    blend = cam_u8 is not None and opacity > 0
+    lut = heat_lut() if blend and lut is None else lut
+    for rows in _bands(pixels.shape):
+        out[rows] = _compose_band(pixels[rows], window, inverted, cam_u8[rows] if blend else None, lut, opacity)
+    return out
+
+
+def _compose_band(pixels: np.ndarray, window: Window, inverted: bool, cam_u8: np.ndarray | None,
+                  lut: np.ndarray | None, opacity: float) -> np.ndarray:
+    grey = apply_window(pixels, window, invert=inverted).astype(np.float32)
     rgb = np.repeat(grey[..., None], 3, axis=2)
     if cam_u8 is not None and opacity > 0:
-        rgba = (heat_lut() if lut is None else lut)[cam_u8].astype(np.float32)
+        rgba = lut[cam_u8].astype(np.float32)
         alpha = rgba[..., 3:4] / 255.0 * float(opacity)
         rgb = rgb * (1.0 - alpha) + rgba[..., :3] * alpha
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
+def _bands(shape: tuple[int, ...], rows: int = BAND_ROWS):
+    for start in range(0, shape[0], rows):
+        yield slice(start, min(start + rows, shape[0]))
+
+
 def render_overlay(image: LoadedImage, cam: np.ndarray, strength: float = 1.0,
                    opacity: float = DEFAULT_OPACITY) -> np.ndarray:
     """RGB uint8 (H, W, 3): the image in its default window with the map over it, as the viewer shows it."""
+    return np.concatenate(list(overlay_bands(image, cam, strength, opacity)), axis=0)
+
+
+def overlay_bands(image: LoadedImage, cam: np.ndarray, strength: float = 1.0, opacity: float = DEFAULT_OPACITY,
+                  rows: int = STREAM_BAND_ROWS):
+    """render_overlay's RGB rows, a band at a time (top to bottom), for writers that stream:
+    the overlay of a large film never has to exist whole."""
     if cam.shape != image.pixels.shape:
         raise ValueError(f"CAM shape {cam.shape} does not match the image {image.pixels.shape}")
-    return compose_rgb(image, image.window, False, cam_to_u8(cam, strength), heat_lut(), opacity)
+    lut = heat_lut()
+    for band in _bands(cam.shape, rows):
+        yield _compose_band(image.pixels[band], image.window, False, cam_to_u8(cam[band], strength), lut, opacity)
 
 
 def legend_strip(width: int = 256, height: int = 12) -> np.ndarray:

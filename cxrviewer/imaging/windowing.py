@@ -40,8 +40,20 @@ def standard_presets(image: LoadedImage) -> tuple[Window, ...]:
     )
 
 
+# Rows per step: the float temporaries of one band stay a few tens of MB, so windowing
+# a 16384-px film costs its uint8 result and not five float32 copies of it.
+WINDOW_BAND_ROWS = 512
+
+
 def apply_window(pixels: np.ndarray, window: Window, invert: bool = False) -> np.ndarray:
     """Map pixels through a linear window to uint8 (0 black, 255 white)."""
-    scaled = (pixels.astype(np.float32) - np.float32(window.low)) * np.float32(255.0 / window.width)
-    out = np.clip(scaled, 0, 255).astype(np.uint8)
-    return 255 - out if invert else out
+    out = np.empty(pixels.shape, dtype=np.uint8)
+    low, gain = np.float32(window.low), np.float32(255.0 / window.width)
+    bands = range(0, pixels.shape[0], WINDOW_BAND_ROWS) if pixels.ndim else [0]
+    for start in bands:
+        rows = slice(start, start + WINDOW_BAND_ROWS) if pixels.ndim else ()
+        scaled = (pixels[rows].astype(np.float32) - low) * gain
+        out[rows] = np.clip(scaled, 0, 255).astype(np.uint8)
+    if invert:
+        np.subtract(255, out, out=out)
+    return out

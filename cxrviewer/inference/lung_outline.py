@@ -12,7 +12,9 @@ import numpy as np
 
 def outlines(mask: np.ndarray, max_points: int = 400) -> tuple[np.ndarray, ...]:
     """Closed outer contours of ``mask`` (bool H, W) as float32 (K, 2) arrays of (x, y) pixel coordinates."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    # A bool array viewed as 0/1 bytes: no copy of a full-size mask (findContours leaves its input alone).
+    source = mask.view(np.uint8) if mask.dtype == bool and mask.flags.c_contiguous else mask.astype(np.uint8)
+    contours, _ = cv2.findContours(source, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     out = []
     for contour in contours:
         points = contour[:, 0, :].astype(np.float32)

@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import dataclasses
 import logging
+import mmap
 import multiprocessing as mp
 import os
 import queue
@@ -73,8 +74,6 @@ def _decoder_main(conn, memory_limit: int) -> None:
         # shell) each panic spent 0.2 s loading symbol tables it then kept: 50 MiB for good.
         os.environ["RUST_BACKTRACE"] = "0"
     _limit_memory(memory_limit)
-    from multiprocessing import resource_tracker
-
     from .loader import load_image
 
     while True:
@@ -92,17 +91,30 @@ def _decoder_main(conn, memory_limit: int) -> None:
         except MemoryError:
             conn.send(("error", "ImageTooLargeError", f"{Path(path).name}: not enough memory to decode this image"))
             continue
-        pixels = np.ascontiguousarray(image.pixels, dtype=np.float32)
-        block = shared_memory.SharedMemory(create=True, size=max(pixels.nbytes, 1))
         try:
-            np.ndarray(pixels.shape, np.float32, buffer=block.buf)[...] = pixels
-            # The parent unlinks the block after copying; our tracker must not do it too.
-            resource_tracker.unregister(block._name, "shared_memory")  # noqa: SLF001
-            fields = {f.name: getattr(image, f.name) for f in dataclasses.fields(image) if f.name != "pixels"}
-            fields["metadata"] = dict(image.metadata)
-            conn.send(("ok", fields, block.name, pixels.shape))
-        finally:
-            block.close()
+            reply = _share(image)
+        except MemoryError:
+            conn.send(("error", "ImageTooLargeError", f"{Path(path).name}: not enough memory to decode this image"))
+            continue
+        del image  # before answering: the parent's analysis of a large film must not find two copies resident
+        conn.send(reply)
+
+
+def _share(image: LoadedImage) -> tuple:
+    """Copy the pixels into a new shared-memory block; the reply that names it."""
+    from multiprocessing import resource_tracker
+
+    pixels = np.ascontiguousarray(image.pixels, dtype=np.float32)
+    block = shared_memory.SharedMemory(create=True, size=max(pixels.nbytes, 1))
+    try:
+        np.ndarray(pixels.shape, np.float32, buffer=block.buf)[...] = pixels
+        # The parent unlinks the block once it has it; our tracker must not do it too.
+        resource_tracker.unregister(block._name, "shared_memory")  # noqa: SLF001
+    finally:
+        block.close()
+    fields = {f.name: getattr(image, f.name) for f in dataclasses.fields(image) if f.name != "pixels"}
+    fields["metadata"] = dict(image.metadata)
+    return ("ok", fields, block.name, pixels.shape)
 
 
 # ----- the parent -----------------------------------------------------------------------------
@@ -251,13 +263,35 @@ def _image_from(reply: tuple, path: Path) -> LoadedImage:
         _, name, message = reply
         raise _ERROR_TYPES.get(name, ImageLoadError)(message)
     _, fields, block_name, shape = reply
-    block = shared_memory.SharedMemory(name=block_name)
+    return LoadedImage(pixels=_take_pixels(block_name, shape), **fields)
+
+
+def _take_pixels(block_name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The pixels in a block the decoder filled; the block's name is removed at once.
+
+    On POSIX the array maps the block itself (no copy: a large film is held once,
+    not twice) and the memory goes when the array does. Elsewhere it is copied.
+    """
+    count = int(np.prod(shape))
     try:
-        pixels = np.ndarray(shape, np.float32, buffer=block.buf).copy()
+        import _posixshmem
+    except ImportError:
+        _posixshmem = None
+    if _posixshmem is None:
+        block = shared_memory.SharedMemory(name=block_name)
+        try:
+            return np.ndarray(shape, np.float32, buffer=block.buf).copy()
+        finally:
+            block.close()
+            block.unlink()
+    name = block_name if block_name.startswith("/") else "/" + block_name
+    fd = _posixshmem.shm_open(name, os.O_RDWR, mode=0o600)
+    try:
+        mapping = mmap.mmap(fd, max(count * 4, 1))
     finally:
-        block.close()
-        block.unlink()
-    return LoadedImage(pixels=pixels, **fields)
+        os.close(fd)
+        _posixshmem.shm_unlink(name)
+    return np.frombuffer(mapping, np.float32, count=count).reshape(shape)
 
 
 # ----- one pool per process -------------------------------------------------------------------

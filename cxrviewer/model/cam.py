@@ -123,7 +123,8 @@ def compute_cam(
 
 def map_to_full_resolution(model_map: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Model-input map -> float32 map of the source image's shape (crop, resize, padding undone)."""
-    return np.clip(geometry.map_to_source(model_map), 0.0, 1.0).astype(np.float32, copy=False)
+    full = geometry.map_to_source(model_map)  # float32, source-sized: clipped in place, not copied
+    return np.clip(full, 0.0, 1.0, out=full)
 
 
 def explain(

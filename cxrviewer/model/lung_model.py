@@ -165,7 +165,7 @@ def lung_result(probability: np.ndarray, geometry: Geometry) -> LungResult:
     x0, y0, x1, y1 = geometry.content_box
     content[y0:y1, x0:x1] = True
     fields = judge_lung_fields(probability, content)
-    full = geometry.map_to_source(fields.mask.astype(np.float32)) >= 0.5
+    full = geometry.mask_to_source(fields.mask)
     return LungResult(
         mask=full,
         found=fields.found,

@@ -94,10 +94,26 @@ class Geometry:
             heatmap = cv2.resize(heatmap.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
         x0, y0, x1, y1 = self.content_box
         content = heatmap[y0:y1, x0:x1]
-        cx0, cy0, cx1, cy1 = self.crop_box
         out = np.zeros(self.source_size, dtype=np.float32)
-        out[cy0:cy1, cx0:cx1] = cv2.resize(content, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
+        _resize_into(np.ascontiguousarray(content, dtype=np.float32), out, self.crop_box)
         return out
+
+    def mask_to_source(self, mask: np.ndarray) -> np.ndarray:
+        """A boolean mask on the model grid -> a boolean mask on the source image.
+
+        The same bilinear resampling as map_to_source, thresholded at one half, but
+        through uint8: a source-sized float map would be 4 bytes a pixel, 1 GiB on a
+        16384-px film, where this result is one.
+        """
+        size = self.output_size
+        grid = np.where(mask, np.uint8(255), np.uint8(0))
+        if grid.shape != (size, size):
+            grid = cv2.resize(grid, (size, size), interpolation=cv2.INTER_LINEAR)
+        x0, y0, x1, y1 = self.content_box
+        out = np.zeros(self.source_size, dtype=np.uint8)
+        _resize_into(np.ascontiguousarray(grid[y0:y1, x0:x1]), out, self.crop_box)
+        cv2.threshold(out, 127, 1, cv2.THRESH_BINARY, dst=out)  # in place: 0/1 bytes
+        return out.view(bool)
 
     def map_from_source(self, source: np.ndarray, nearest: bool = False) -> np.ndarray:
         """The inverse of map_to_source: a source-sized array onto the model input grid (padding 0).
@@ -113,6 +129,15 @@ class Geometry:
         out = np.zeros((self.output_size, self.output_size), dtype=source.dtype)
         out[y0:y1, x0:x1] = resized
         return out
+
+
+def _resize_into(content: np.ndarray, out: np.ndarray, box: tuple[int, int, int, int]) -> None:
+    """Bilinear-resize ``content`` straight into ``out``'s ``box`` (x0, y0, x1, y1): no full-size temporary."""
+    x0, y0, x1, y1 = box
+    target = out[y0:y1, x0:x1]
+    written = cv2.resize(content, (x1 - x0, y1 - y0), dst=target, interpolation=cv2.INTER_LINEAR)
+    if not np.shares_memory(written, target):  # OpenCV would not write into the view: copy once
+        target[...] = written
 
 
 @dataclass(frozen=True)
@@ -181,12 +206,36 @@ def find_content_box(windowed: np.ndarray, min_fraction: float = 0.5) -> tuple[i
     half of either dimension, so an odd image falls back to no crop.
     """
     h, w = windowed.shape
-    small = windowed.astype(np.float32)
-    rows = _content_span(small.std(axis=1))
-    cols = _content_span(small.std(axis=0))
+    row_std, col_std = _line_stds(windowed)
+    rows = _content_span(row_std)
+    cols = _content_span(col_std)
     y0, y1 = rows if rows[1] - rows[0] >= min_fraction * h else (0, h)
     x0, x1 = cols if cols[1] - cols[0] >= min_fraction * w else (0, w)
     return (x0, y0, x1, y1)
+
+
+def _line_stds(windowed: np.ndarray, band_rows: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviation of every row and every column of a uint8 image, a band of rows at a time.
+
+    Exact integer sums and sums of squares instead of a float copy of the whole film
+    (1 GiB for a 16384-px one); the same values as ``std`` to float rounding.
+    """
+    h, w = windowed.shape
+    row_sum, row_sq = np.empty(h, dtype=np.int64), np.empty(h, dtype=np.int64)
+    col_sum, col_sq = np.zeros(w, dtype=np.int64), np.zeros(w, dtype=np.int64)
+    for start in range(0, h, band_rows):
+        band = windowed[start:start + band_rows]
+        squares = np.square(band, dtype=np.int32)
+        row_sum[start:start + band_rows] = band.sum(axis=1, dtype=np.int64)
+        row_sq[start:start + band_rows] = squares.sum(axis=1, dtype=np.int64)
+        col_sum += band.sum(axis=0, dtype=np.int64)
+        col_sq += squares.sum(axis=0, dtype=np.int64)
+    return _std(row_sum, row_sq, w), _std(col_sum, col_sq, h)
+
+
+def _std(sums: np.ndarray, squares: np.ndarray, n: int) -> np.ndarray:
+    mean = sums / n
+    return np.sqrt(np.maximum(squares / n - np.square(mean), 0.0))
 
 
 def _content_span(line_std: np.ndarray, threshold: float = 4.0) -> tuple[int, int]:
