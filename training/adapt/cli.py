@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from cxrviewer.atomic_files import folder_problem
 from cxrviewer.log_setup import configure_logging
 from .options import METHODS, AdaptOptions
 
@@ -149,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(args.progress == "json")
     if args.check:
         return _check(args, printer)
+    problem = folder_problem(args.out)  # now, not after minutes of adaptation
+    if problem:
+        return _fail(printer, f"--out {problem}", EXIT_USAGE)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # the viewer's Cancel sends SIGTERM
     try:
         options = options_from_args(args, _bundled_model())
