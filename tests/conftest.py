@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared and a guard against leaked threads."""
+"""Shared fixtures: real data (the full sets or the committed fixture set) and a guard against leaked threads."""
 
 from __future__ import annotations
 
@@ -9,18 +9,34 @@ from pathlib import Path
 
 import pytest
 
+from tests import data_root
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-DICOM_DIR = SHARED_DATA / "dicom"
-CXR3_DIR = SHARED_DATA / "cxr3"
-SAMPLES_DIR = SHARED_DATA / "samples"
+# The full data sets when present, else tests/data (tests/data_root.py): every data
+# fixture below reads this one folder, so a run never mixes the two.
+DATA = data_root.data_root()
+DICOM_DIR = DATA / "dicom"
+CXR3_DIR = DATA / "cxr3"
+SAMPLES_DIR = DATA / "samples"
+
+
+def pytest_configure(config) -> None:
+    # CI has the full data and sets CXR_REQUIRE_FULL_DATA=1: if it is missing there, stop at
+    # once instead of quietly running the small set and skipping the tests that need the rest.
+    if data_root.full_data_required() and data_root.full_data_root() is None:
+        raise pytest.UsageError(
+            f"{data_root.ENV_REQUIRE_FULL}=1 but the full data sets are not at "
+            f"{data_root.full_data_candidate()} (see README 'Test data')")
+
+
+def pytest_report_header(config) -> str:
+    return data_root.describe()
 
 
 def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.fail(f"test data missing: {path} (the repo expects ../shared beside it)")
+    if not path.exists():  # tests/data is committed, so this means a broken checkout
+        pytest.fail(f"test data missing: {path} (rebuild it with tests/data/make_fixtures.py)")
     return path
 
 
@@ -37,6 +53,19 @@ def cxr3_dir() -> Path:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return _require(SAMPLES_DIR)
+
+
+@pytest.fixture(scope="session")
+def full_data() -> Path:
+    """The full data sets' folder, for a test that cannot mean anything on the fixture set
+    (model quality over a whole split, training on thousands of images). Skips without it,
+    with one reason for all such tests; fails instead where CXR_REQUIRE_FULL_DATA=1 (CI)."""
+    root = data_root.full_data_root()
+    if root is None:
+        if data_root.full_data_required():
+            pytest.fail(f"{data_root.ENV_REQUIRE_FULL}=1: {data_root.FULL_DATA_REASON}")
+        pytest.skip(data_root.FULL_DATA_REASON)
+    return root
 
 
 @pytest.fixture(scope="session")

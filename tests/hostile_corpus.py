@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import runpy
 import struct
 import sys
 import zlib
@@ -18,7 +19,7 @@ from pathlib import Path
 import pydicom
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = runpy.run_path(str(Path(__file__).with_name("data_root.py")))["data_root"]()  # full sets, else tests/data
 
 # name -> expected error class name
 EXPECTED = {

@@ -12,8 +12,9 @@ import pytest
 from cxrviewer.inference.lung_outline import outlines
 from cxrviewer.inference.requests import CAM_OUTSIDE_LUNGS_CAUTION, InferenceResult, LungReading
 from cxrviewer.model.lung_fields import mass_inside
+from tests.data_root import data_root
 
-LUNGS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lungs"
+LUNGS = data_root() / "lungs"  # the full set, else the fixture set (tests/data_root.py)
 
 
 @pytest.fixture(scope="module")
