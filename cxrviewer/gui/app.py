@@ -1,4 +1,4 @@
-"""Entry point: ``cxrviewer [--demo] [--model DIR] [PATH ...]`` and ``python -m cxrviewer``."""
+"""Entry point: ``cxrviewer [--demo] [--model DIR] [--reset-settings] [PATH ...]`` and ``python -m cxrviewer``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="open the bundled demo images")
     parser.add_argument("--model", type=Path, metavar="DIR", default=None,
                         help="AI model folder to use instead of the bundled one (holds model.json)")
+    parser.add_argument("--reset-settings", action="store_true",
+                        help="forget the saved window size, position, panel layout and recent files, then open "
+                             "as on the first run (adapted models are kept)")
     parser.add_argument("--version", action="version", version=f"cxrviewer {__version__}")
     return parser.parse_args(argv)
 
@@ -41,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     # Qt is imported only now, so `--help` and `--version` stay instant.
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from . import error_hook
@@ -52,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("cxrviewer")
     app.setApplicationVersion(__version__)
     apply_dark_theme(app)
+    if args.reset_settings:  # before the window reads them
+        from .settings_reset import reset_settings
+
+        reset_settings(QSettings())
     window = MainWindow(model_dir=args.model)
     uninstall_hook = error_hook.install(lambda text: window.statusBar().showMessage(text, 15000))
     window.show()
