@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cxrviewer import __version__
+from cxrviewer.log_setup import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reset-settings", action="store_true",
                         help="forget the saved window size, position, panel layout and recent files, then open "
                              "as on the first run (adapted models are kept)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output, library messages included (they may quote file paths)")
     parser.add_argument("--version", action="version", version=f"cxrviewer {__version__}")
     return parser.parse_args(argv)
 
@@ -41,7 +44,7 @@ def open_startup_paths(window, args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose, level=logging.INFO)  # libraries' messages (paths, header values) only with -v
 
     # Qt is imported only now, so `--help` and `--version` stay instant.
     from PySide6.QtCore import QSettings
