@@ -22,6 +22,8 @@ def _position(rng: random.Random, size: int) -> int:
 
 def bitflip(rng: random.Random, seed: Seed) -> bytes:
     data = bytearray(seed.data)
+    if not data:  # a mutant truncated to nothing, stacked with a bit flip
+        return b""
     for _ in range(rng.choice((1, 1, 2, 4, 8, 32))):
         data[_position(rng, len(data))] ^= 1 << rng.randrange(8)
     return bytes(data)
@@ -29,6 +31,8 @@ def bitflip(rng: random.Random, seed: Seed) -> bytes:
 
 def byteset(rng: random.Random, seed: Seed) -> bytes:
     data = bytearray(seed.data)
+    if not data:
+        return b""
     for _ in range(rng.choice((1, 2, 4, 16))):
         at = _position(rng, len(data))
         run = rng.choice((1, 1, 2, 4))

@@ -102,10 +102,10 @@ def make_mutant(run_seed: int, index: int, seeds: list[Seed]) -> Mutant:
     name = mutator.name
     try:
         data = mutator.mutate(rng, seed)
-    except Exception:  # noqa: BLE001 - a mutator bug must not stop the run; it is logged
-        log.exception("mutator %s failed on seed %s; using a bit flip instead", name, seed.name)
-        name, data = "bitflip", mutate_bytes.bitflip(rng, seed)
-    if name not in _BOMBS and not name.startswith("bit") and rng.random() < STACK_PROBABILITY:
-        data = mutate_bytes.bitflip(rng, Seed(seed.name, seed.kind, data, seed.weight, seed.identifiers))
-        name += "+bitflip"
+        if name not in _BOMBS and not name.startswith("bit") and rng.random() < STACK_PROBABILITY:
+            data = mutate_bytes.bitflip(rng, Seed(seed.name, seed.kind, data, seed.weight, seed.identifiers))
+            name += "+bitflip"
+    except Exception:  # noqa: BLE001 - a mutator bug must not stop the run; it is logged and counted
+        log.exception("mutator %s failed on seed %s (mutant %d); the seed goes as it is", name, seed.name, index)
+        name, data = "mutator_error", seed.data
     return Mutant(index, seed, name, data)

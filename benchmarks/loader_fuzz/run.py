@@ -61,6 +61,7 @@ class Fuzzer:
         self.stop = threading.Event()
         self.base = 0
         self.interrupted = False
+        self.worker_failures = 0  # a fuzzer bug, not a loader finding: the report is then incomplete
 
     def run(self) -> dict:
         try:
@@ -101,6 +102,10 @@ class Fuzzer:
                 outcome = self._try(pool, mutant, settle_to if held > settle_to else None)
                 held = outcome.rss_after or 0
                 self.tally.add(mutant, outcome)
+        except BaseException:
+            log.exception("a fuzzing worker stopped; the others go on")
+            self.worker_failures += 1
+            raise
         finally:
             pool.close()
 
@@ -147,7 +152,7 @@ class Fuzzer:
         body = self.tally.report()
         return {**self.header, "requested": self.settings.count, "tried": body.pop("tried"),
                 "complete": not self.interrupted and self.tally.tried >= self.settings.count,
-                "interrupted": self.interrupted,
+                "interrupted": self.interrupted, "worker_failures": self.worker_failures,
                 "memory": {"trivial_file_peak_mib": round(self.base / 2**20, 1),
                            "budget_rule": child_memory.BUDGET_RULE,
                            "decoder_environment": child_memory.DECODER_ENVIRONMENT},
