@@ -55,7 +55,7 @@ class LoadResult:
     presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
     files: tuple[Path, ...] = ()  # for scan results
-    skipped: tuple[tuple[str, str], ...] = ()  # scan results: (entry name, why it was left out)
+    skipped: tuple[tuple[Path, str], ...] = ()  # scan results: (entry, why it was left out)
     error: str | None = None
 
     @property
@@ -79,8 +79,8 @@ def describe_failure(path: Path, exc: BaseException) -> str:
 
 
 def _scan(job: Job, token: CancelToken) -> LoadResult | None:
-    skipped: list[tuple[str, str]] = []
-    files = expand_paths([job.path], stop=token, on_skip=lambda path, why: skipped.append((path.name, why)))
+    skipped: list[tuple[Path, str]] = []
+    files = expand_paths([job.path], stop=token, on_skip=lambda path, why: skipped.append((path, why)))
     if token.is_cancelled():
         return None
     return LoadResult(job.request_id, job.path, SCAN, files=tuple(files), skipped=tuple(skipped))

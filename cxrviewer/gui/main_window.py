@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from cxrviewer.io import Window
 from cxrviewer.io.formats import file_dialog_filter
+from cxrviewer.io.walk import ORDINARY_SKIPS
 from cxrviewer.resources import bundled_model_dir
 
 from . import dialogs
@@ -191,9 +192,18 @@ class MainWindow(QMainWindow):
                 self._select_after_scan = set()
             self._add_files(list(result.files), select=select)
         if result.skipped:
-            self.status.show_skipped(folder, result.skipped, found=len(result.files))
+            self._list_problem_entries(result.skipped)
+            self.status.show_skipped(folder, tuple((p.name, why) for p, why in result.skipped), found=len(result.files))
         elif not result.files:
             self.status.showMessage(f"No images found in {folder}", 8000)
+
+    def _list_problem_entries(self, skipped: tuple[tuple[Path, str], ...]) -> None:
+        """Broken links, pipes and unreadable entries get a row with their reason, like a file that
+        failed to open: the reader sees what the folder held that cannot be shown, and why."""
+        problems = [(path, why) for path, why in skipped if why not in ORDINARY_SKIPS]
+        self.image_list.add_paths([path for path, _ in problems])
+        for path, why in problems:
+            self.image_list.mark_failed(path, f"{path.name}: left out of the folder: {why}")
 
     def choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(), file_dialog_filter())

@@ -9,7 +9,7 @@ from cxrviewer.io import Window
 
 _MODEL_TEXT_MAX = 60  # characters; the tooltip has the whole message
 BATCH_NOTE_MS = 10_000
-SKIPPED_IN_MESSAGE = 3  # entries named in the message itself; the tooltip lists them all
+SKIPPED_IN_MESSAGE = 2  # entries named in the message itself; the tooltip lists them all
 SKIPPED_MESSAGE_MS = 15_000
 
 
@@ -111,9 +111,10 @@ class ViewerStatusBar(QStatusBar):
         self._note_timer.start(BATCH_NOTE_MS)
 
     def show_skipped(self, folder: str, skipped: tuple[tuple[str, str], ...], found: int) -> None:
-        """Say which folder entries were left out and why (the full list in the tooltip)."""
-        shown = "; ".join(f"{name}: {why}" for name, why in skipped[:SKIPPED_IN_MESSAGE])
-        more = f"; {len(skipped) - SKIPPED_IN_MESSAGE} more" if len(skipped) > SKIPPED_IN_MESSAGE else ""
-        self.showMessage(f"{folder}: {found} image(s) found, {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
-                         f"left out ({shown}{more})", SKIPPED_MESSAGE_MS)
-        self.setToolTip("Left out of " + folder + ":\n" + "\n".join(f"{name}: {why}" for name, why in skipped))
+        """Say which folder entries were left out and why, short enough for the bar (all of them,
+        with the full reasons, in the tooltip)."""
+        named = ", ".join(f"{name} ({why.split(' (')[0]})" for name, why in skipped[:SKIPPED_IN_MESSAGE])
+        more = f" and {len(skipped) - SKIPPED_IN_MESSAGE} more" if len(skipped) > SKIPPED_IN_MESSAGE else ""
+        self.showMessage(f"Left out of {folder}: {named}{more}", SKIPPED_MESSAGE_MS)
+        self.setToolTip(f"{found} image(s) found in {folder}; left out:\n"
+                        + "\n".join(f"{name}: {why}" for name, why in skipped))

@@ -19,6 +19,13 @@ def natural_key(name: str) -> list:
 
 Skipped = Callable[[Path, str], None]
 
+HIDDEN = "hidden"
+NOT_AN_IMAGE = "not an image (by its extension and content)"
+FOLDER_LINK = "link to a folder (not followed)"
+# What any folder may hold: worth a count, not a warning. Every other reason (a broken
+# link, a pipe, an unreadable file) is a file the user may have meant to open.
+ORDINARY_SKIPS = (HIDDEN, NOT_AN_IMAGE, FOLDER_LINK)
+
 
 def ignore_skipped(_path: Path, _reason: str) -> None:
     pass
@@ -51,7 +58,7 @@ def _walk(folder: Path, on_skip: Skipped) -> Iterator[Path]:
     for entry in entries:
         path = Path(entry.path)
         if entry.name.startswith("."):
-            on_skip(path, "hidden")
+            on_skip(path, HIDDEN)
             continue
         try:
             reason = _skip_reason(entry, path)
@@ -74,8 +81,8 @@ def _skip_reason(entry: os.DirEntry, path: Path) -> str:
     if entry.is_symlink() and not path.exists():
         return "broken link"
     if not entry.is_file():
-        return "not a regular file (a pipe, socket or device)" if not entry.is_dir() else "link to a folder (not followed)"
-    return "" if _is_candidate(path) else "not an image (by its extension and content)"
+        return "not a regular file (a pipe, socket or device)" if not entry.is_dir() else FOLDER_LINK
+    return "" if _is_candidate(path) else NOT_AN_IMAGE
 
 
 def _is_candidate(path: Path) -> bool:
