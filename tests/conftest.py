@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import data_root
+from tests import data_root, slow_tests
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,6 +32,14 @@ def pytest_configure(config) -> None:
 
 def pytest_report_header(config) -> str:
     return data_root.describe()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    slow_tests.mark(items)  # what `make test-quick` leaves out (tests/slow_tests.py)
+
+
+def pytest_ignore_collect(collection_path, config):
+    return True if slow_tests.skip_import(collection_path, config) else None
 
 
 def _require(path: Path) -> Path:
@@ -66,6 +74,19 @@ def full_data() -> Path:
             pytest.fail(f"{data_root.ENV_REQUIRE_FULL}=1: {data_root.FULL_DATA_REASON}")
         pytest.skip(data_root.FULL_DATA_REASON)
     return root
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For a test that runs a model over a whole data split. With two intra-op threads on
+    two cores that anything else also uses, torch spin-waits: the bundled classifier took
+    184 ms per image against 84 ms with one thread, with one other job running."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

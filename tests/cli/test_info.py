@@ -99,6 +99,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(_cxr()), *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # starts the installed command in fresh interpreters
 def test_entry_point_exit_codes(dicom_dir, tmp_path):
     ok = _run("info", "--json", str(dicom_dir))
     assert ok.returncode == 0, ok.stderr

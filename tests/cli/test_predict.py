@@ -43,6 +43,7 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+@pytest.mark.slow  # a model reading and CAM for every file of a folder
 def test_json_lines_for_a_walked_folder_with_cam_pngs(capsys, model_dir, study, tmp_path):
     cam_dir = tmp_path / "cams"
     code = main(["predict", str(study), "--model", str(model_dir), "--json", "--cam-dir", str(cam_dir),

@@ -175,6 +175,7 @@ def test_version_flag_needs_no_gui(capsys):
     assert __version__ in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a fresh interpreter imports the GUI
 def test_the_viewer_imports_no_torch_at_run_time():
     """import-linter checks static imports; this catches a lazy or indirect one at start-up."""
     import subprocess

@@ -181,6 +181,7 @@ def random_model(tmp_path_factory) -> Path:
     return create_random_model_dir(tmp_path_factory.mktemp("model") / "random", input_size=64)
 
 
+@pytest.mark.slow  # runs the smoke test in a fresh interpreter
 def test_smoke_test_passes_from_source(random_model):
     done = _smoke("--smoke-test", "--model", str(random_model), "--device", "cpu", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -190,6 +191,7 @@ def test_smoke_test_passes_from_source(random_model):
     assert all(c["ok"] for c in report["checks"]), report
 
 
+@pytest.mark.slow  # runs the smoke test in a fresh interpreter
 def test_smoke_test_fails_on_a_tampered_model(random_model, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(random_model, broken)
@@ -236,6 +238,7 @@ def test_install_desktop_entry_fills_in_the_unpacked_folder(tmp_path):
     assert not entry.exists()
 
 
+@pytest.mark.slow  # imports torch and torchvision in a fresh interpreter
 def test_torchvision_ops_probe():
     # The dev venv pairs torch and torchvision builds, so the ops load and the CUDA
     # bundle ships them; a Python whose probe fails gets the CPU runtime hook instead.
