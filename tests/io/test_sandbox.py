@@ -174,3 +174,18 @@ def test_the_decoder_gives_a_large_image_s_memory_back(dicom_dir):
         assert _rss(pid) - before < 8 * 2**20
     finally:
         pool.close()
+
+
+def test_a_decoder_is_replaced_after_its_quota_of_files(dicom_dir):
+    """GDCM and OpenJPEG leak a little per file; a decoder retires cleanly after files_per_decoder."""
+    pool = DecoderPool(processes=1, timeout_s=60, files_per_decoder=2)
+    try:
+        good = dicom_dir / "chest_dx_mono2_uncompressed.dcm"
+        pool.load(good)
+        (first,) = pool.pids()
+        retired = pool._all[0].process  # noqa: SLF001 - to see how it ended
+        pool.load(good)
+        assert pool.pids() == [] and retired.exitcode == 0  # asked to stop, not killed
+        assert pool.load(good).pixels.shape == (1024, 1024) and pool.pids() != [first]
+    finally:
+        pool.close()
