@@ -107,17 +107,32 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def folder_problem(folder: Path) -> str:
-    """'' when ``folder`` exists (or can be made) and a file can be written in it, else why not."""
+def folder_problem(folder: Path, create: bool = True) -> str:
+    """'' when ``folder`` exists (or can be made) and a file can be written in it, else why not.
+
+    ``create=False`` leaves a missing folder missing (a run refused later for another
+    reason must not leave an empty folder behind): its nearest existing parent must
+    then be a folder that can be written in.
+    """
     folder = Path(folder)
+    if not create and not folder.exists():
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            return f"{folder}: cannot create the folder (Not a directory)"
+        return _write_problem(parent, folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return f"{folder}: cannot create the folder ({exc.strerror or type(exc).__name__})"
+    return _write_problem(folder, folder)
+
+
+def _write_problem(where: Path, named: Path) -> str:
     try:
-        fd, tmp = create_temp_beside(folder / "write-check")
+        fd, tmp = create_temp_beside(where / "write-check")
     except OSError as exc:
-        return f"{folder}: cannot write in this folder ({exc.strerror or type(exc).__name__})"
+        what = "cannot write in this folder" if where == named else "cannot create the folder"
+        return f"{named}: {what} ({exc.strerror or type(exc).__name__})"
     os.close(fd)
     Path(tmp).unlink(missing_ok=True)
     return ""

@@ -407,7 +407,7 @@ def _check_options(args: argparse.Namespace) -> None:
     for folder in (args.json.parent if args.json else None, args.report_dir):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise EvaluationInputError(f"{folder} exists and is not a folder")
-        problem = folder_problem(folder) if folder is not None else ""
+        problem = folder_problem(folder, create=False) if folder is not None else ""
         if problem:
             raise EvaluationInputError(problem)
 

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(args.progress == "json")
     if args.check:
         return _check(args, printer)
-    problem = folder_problem(args.out)  # now, not after minutes of adaptation
+    problem = folder_problem(args.out, create=False)  # now, not after minutes of adaptation
     if problem:
         return _fail(printer, f"--out {problem}", EXIT_USAGE)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # the viewer's Cancel sends SIGTERM
