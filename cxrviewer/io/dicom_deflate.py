@@ -22,9 +22,14 @@ from .errors import CorruptImageError, ImageTooLargeError
 from .limits import MAX_DECODED_BYTES
 
 CHUNK = 4 * 2**20  # inflated bytes per step; also how much the header peek sees
-# Room for everything besides the pixels (overlays, icon images, private data) beyond
-# what the header's pixel size allows.
-HEADER_ALLOWANCE = 64 * 2**20
+# Room for everything besides the pixels (overlays at one bit a pixel, icon images,
+# private data) beyond what the header's pixel size allows: a fixed 4 MiB plus an
+# eighth of the pixels. (64 MiB let a bomb behind a tiny image take 200 MiB.)
+FIXED_ALLOWANCE = 4 * 2**20
+
+
+def allowance(declared: int) -> int:
+    return FIXED_ALLOWANCE + declared // 8
 _COMPRESSED_READ = 2**20
 
 
@@ -47,17 +52,19 @@ def read_deflated(path: Path) -> FileDataset:
         meta = _read_file_meta_info(fp)
         inflated = _inflate_bounded(fp, path)
     try:
-        dataset = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
+        dataset = read_dataset(inflated, is_implicit_VR=False, is_little_endian=True)
     except (EOFError, OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         raise CorruptImageError(f"{path.name}: deflated DICOM data set is damaged and cannot be read") from exc
     return FileDataset(str(path), dataset, preamble=preamble, file_meta=meta,
                        is_implicit_VR=False, is_little_endian=True)
 
 
-def _inflate_bounded(fp, path: Path) -> bytes:
+def _inflate_bounded(fp, path: Path) -> io.BytesIO:
+    """The inflated data set, positioned at its start. Chunks go straight into the buffer
+    (which grows in place), so the inflated bytes are held once, never twice."""
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    out = bytearray()
-    limit = MAX_DECODED_BYTES + HEADER_ALLOWANCE
+    out = io.BytesIO()
+    limit = MAX_DECODED_BYTES + allowance(MAX_DECODED_BYTES)
     pending = b""
     peeked = False
     while True:
@@ -66,23 +73,24 @@ def _inflate_bounded(fp, path: Path) -> bytes:
             if not pending:
                 break
         try:
-            out += inflater.decompress(pending, CHUNK)
+            out.write(inflater.decompress(pending, CHUNK))
         except zlib.error as exc:
             raise CorruptImageError(f"{path.name}: deflated DICOM data is damaged (zlib: not a valid stream)") \
                 from exc
         pending = inflater.unconsumed_tail
-        if len(out) >= CHUNK and not peeked:
+        if out.tell() >= CHUNK and not peeked:
             peeked = True  # once: the header sits at the start
-            declared = _declared_pixel_bytes(out)
+            declared = _declared_pixel_bytes(out.getbuffer()[:CHUNK].tobytes())
             if declared is not None:
-                limit = min(limit, declared + HEADER_ALLOWANCE)
-        if len(out) > limit:
+                limit = min(limit, declared + allowance(declared))
+        if out.tell() > limit:
             raise ImageTooLargeError(
                 f"{path.name}: deflated DICOM data set inflates to more than {limit / 2**20:,.0f} MiB, "
                 "more than its image header declares (a decompression bomb?)")
         if inflater.eof:
             break
-    return bytes(out)
+    out.seek(0)
+    return out
 
 
 def _declared_pixel_bytes(head: bytes | bytearray) -> int | None:
