@@ -30,6 +30,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from .dicom_read import int_attr
 from .errors import CorruptImageError
 from .j2k_header import read_j2k_header
 from .jpeg_header import SOF55, HeaderProblem, JpegHeader, read_jpeg_header
@@ -81,8 +82,8 @@ def _check_for(tsuid: UID):
 
 
 def _image_header(ds: Dataset) -> ImageHeader:
-    return ImageHeader(_int(ds, "Rows"), _int(ds, "Columns"), _int(ds, "SamplesPerPixel") or 1,
-                       _int(ds, "BitsAllocated"), _int(ds, "NumberOfFrames") or 1)
+    return ImageHeader(int_attr(ds, "Rows"), int_attr(ds, "Columns"), int_attr(ds, "SamplesPerPixel") or 1,
+                       int_attr(ds, "BitsAllocated"), int_attr(ds, "NumberOfFrames") or 1)
 
 
 def _first_frame(ds: Dataset, frames: int) -> bytes | None:
@@ -153,11 +154,3 @@ def _rle_mismatch(frame: bytes, header: ImageHeader, tsuid: UID) -> str:
         return (f"{len(segments)} RLE segments where {header.samples} sample(s) of "
                 f"{header.bits_allocated} bits need {expected}")
     return ""
-
-
-def _int(ds: Dataset, keyword: str) -> int:
-    try:
-        value = ds.get(keyword)
-        return int(value) if value not in (None, "") else 0
-    except (TypeError, ValueError):
-        return 0

@@ -19,7 +19,7 @@ from pydicom.filereader import _read_file_meta_info, read_dataset, read_preamble
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from .errors import CorruptImageError, ImageTooLargeError
-from .limits import MAX_DECODED_BYTES
+from .limits import MAX_DECODED_BYTES, decoded_bytes
 
 CHUNK = 4 * 2**20  # inflated bytes per step; also how much the header peek sees
 # Room for everything besides the pixels (overlays at one bit a pixel, icon images,
@@ -104,4 +104,4 @@ def _declared_pixel_bytes(head: bytes | bytearray) -> int | None:
         bits = int(ds.get("BitsAllocated") or 16)
     except Exception:  # noqa: BLE001 - no usable header in the peek: the general budget applies
         return None
-    return rows * cols * max(samples, 1) * max(frames, 1) * max(1, -(-bits // 8))
+    return decoded_bytes(rows, cols, samples, frames, bits)

@@ -147,15 +147,15 @@ def check_image_header(ds: Dataset, path: Path) -> None:
         sop_class = ds.get("SOPClassUID")
         what = f" (SOP class: {safe_uid_name(sop_class)})" if sop_class else ""
         raise NoPixelDataError(f"{path.name}: DICOM file has no pixel data{what}")
-    rows, cols = _int_attr(ds, "Rows"), _int_attr(ds, "Columns")
+    rows, cols = int_attr(ds, "Rows"), int_attr(ds, "Columns")
     if not rows or not cols:
         raise CorruptImageError(f"{path.name}: DICOM image header gives no Rows/Columns")
     check_size(path, width=cols, height=rows)
-    samples = _int_attr(ds, "SamplesPerPixel") or 1
+    samples = int_attr(ds, "SamplesPerPixel") or 1
     if samples not in (1, 3):
         raise CorruptImageError(f"{path.name}: unsupported Samples per Pixel value {samples}")
-    frames = _int_attr(ds, "NumberOfFrames") or 1
-    check_decoded_bytes(path, rows, cols, samples, frames, _int_attr(ds, "BitsAllocated") or 16)
+    frames = int_attr(ds, "NumberOfFrames") or 1
+    check_decoded_bytes(path, rows, cols, samples, frames, int_attr(ds, "BitsAllocated") or 16)
 
 
 def _expects_pixels(ds: Dataset) -> bool:
@@ -181,7 +181,7 @@ def _unparsed_tail(ds: Dataset, path: Path) -> bool:
         return False
 
 
-def _int_attr(ds: Dataset, keyword: str) -> int:
+def int_attr(ds: Dataset, keyword: str) -> int:
     try:
         value = ds.get(keyword)
         return int(value) if value not in (None, "") else 0

@@ -26,9 +26,14 @@ def check_size(path: Path, width: int, height: int) -> None:
 MAX_DECODED_BYTES = MAX_SIDE * MAX_SIDE * 2
 
 
+def decoded_bytes(rows: int, cols: int, samples: int, frames: int, bits_allocated: int) -> int:
+    """Bytes of native pixel data: rows x columns x samples x frames x whole bytes per sample."""
+    return rows * cols * max(samples, 1) * max(frames, 1) * max(1, -(-max(bits_allocated, 1) // 8))
+
+
 def check_decoded_bytes(path: Path, rows: int, cols: int, samples: int, frames: int, bits_allocated: int) -> None:
     """Refuse an image whose decoded size (rows x columns x samples x frames x bytes) exceeds the budget."""
-    nbytes = rows * cols * max(samples, 1) * max(frames, 1) * max(1, -(-max(bits_allocated, 1) // 8))
+    nbytes = decoded_bytes(rows, cols, samples, frames, bits_allocated)
     if nbytes > MAX_DECODED_BYTES:
         raise ImageTooLargeError(
             f"{path.name}: the image would need {nbytes / 2**20:,.0f} MiB decoded "
