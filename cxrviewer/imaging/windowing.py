@@ -49,9 +49,8 @@ def apply_window(pixels: np.ndarray, window: Window, invert: bool = False) -> np
     """Map pixels through a linear window to uint8 (0 black, 255 white)."""
     out = np.empty(pixels.shape, dtype=np.uint8)
     low, gain = np.float32(window.low), np.float32(255.0 / window.width)
-    bands = range(0, pixels.shape[0], WINDOW_BAND_ROWS) if pixels.ndim else [0]
-    for start in bands:
-        rows = slice(start, start + WINDOW_BAND_ROWS) if pixels.ndim else ()
+    for start in range(0, pixels.shape[0], WINDOW_BAND_ROWS):
+        rows = slice(start, start + WINDOW_BAND_ROWS)
         scaled = (pixels[rows].astype(np.float32) - low) * gain
         out[rows] = np.clip(scaled, 0, 255).astype(np.uint8)
     if invert:
