@@ -1,9 +1,11 @@
 """The image canvas: one aspect-locked ViewBox showing a base image and overlay layers.
 
-The base ImageItem holds the full-resolution float pixels once per image; the
-display window is applied with ``setLevels`` (pyqtgraph rescales while
-rendering, at screen resolution thanks to ``autoDownsample``), inversion is a
-reversed lookup table, and rotate/flip is a QTransform shared by every layer,
+The base ImageItem holds the full-resolution float pixels once per image, on the
+file's own scale; the display window is a pair of levels and a lookup table made by
+cxrviewer.imaging.voi (pyqtgraph applies them while rendering, at screen resolution
+thanks to ``autoDownsample``), so a SIGMOID window or a VOI LUT costs no more than a
+straight one. Inversion (MONOCHROME1, or the reader's toggle) is part of that table,
+and rotate/flip is a QTransform shared by every layer,
 so an overlay such as a Grad-CAM heat map follows the base image exactly.
 """
 
@@ -18,6 +20,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel
 
+from cxrviewer.imaging.voi import display_table
+from cxrviewer.imaging.window import LINEAR_EXACT
+from cxrviewer.imaging.windowing import shown_inverted
 from cxrviewer.io import LoadedImage, Window
 
 from .cam_overlay import CamOverlay
@@ -27,8 +32,6 @@ from .viewbox import ReadingViewBox
 
 log = logging.getLogger(__name__)
 
-_GRAY_LUT = np.arange(256, dtype=np.uint8)
-_INVERTED_LUT = _GRAY_LUT[::-1].copy()
 # A right-drag across this many screen pixels sweeps the image's whole value range.
 _WL_DRAG_PIXELS_PER_RANGE = 800.0
 _ZOOM_STEP = 1.25
@@ -107,9 +110,8 @@ class ImageCanvas(pg.GraphicsView):
         self.cam.clear()  # a map belongs to one image
         self.lungs.clear()
         self._message.hide()
-        low, high = self._window.low, self._window.high
-        self.base.setImage(image.pixels, autoLevels=False, levels=(low, high))
-        self.base.setLookupTable(_GRAY_LUT)
+        levels, lut = self._display_table()
+        self.base.setImage(image.pixels, autoLevels=False, levels=levels, lut=lut)
         self._apply_orientation()
         self.fit()
         self.windowChanged.emit(self._window)
@@ -149,27 +151,41 @@ class ImageCanvas(pg.GraphicsView):
         if self._image is None:
             return
         self._window = window
-        self.base.setLevels((window.low, window.high))
+        self._apply_display()
         self.windowChanged.emit(window)
 
+    def _display_table(self) -> tuple[tuple[float, float], np.ndarray]:
+        return display_table(self._window, shown_inverted(self._image, self._inverted))
+
+    def _apply_display(self) -> None:
+        levels, lut = self._display_table()
+        self.base.setLevels(levels)
+        self.base.setLookupTable(lut)
+
     def _on_window_drag(self, dx: float, dy: float) -> None:
-        """OHIF convention: right = wider window (less contrast), down = higher centre (darker)."""
+        """OHIF convention: right = wider window (less contrast), down = darker image."""
         if self._image is None or self._window is None:
             return
         lo, hi = self._image.value_range
         span = max(hi - lo, 1e-3)
         step = span / _WL_DRAG_PIXELS_PER_RANGE
         width = max(self._window.width + dx * step, span / 1000.0)
-        center = self._window.center + dy * step
-        self.set_window(Window("Custom", center, width))
+        # Down darkens: a higher centre, or a lower one on a film whose low values are
+        # white (MONOCHROME1), so dragging feels the same on every film.
+        center = self._window.center + dy * step * (-1 if self._image.display_inverted else 1)
+        # A sigmoid stays a sigmoid; a VOI LUT cannot be moved, so it becomes its straight line.
+        function = self._window.function if self._window.lut is None else LINEAR_EXACT
+        self.set_window(Window("Custom", center, width, function))
 
     @property
     def inverted(self) -> bool:
         return self._inverted
 
     def set_inverted(self, inverted: bool) -> None:
+        """The reader's invert toggle, on top of the file's own presentation."""
         self._inverted = inverted
-        self.base.setLookupTable(_INVERTED_LUT if inverted else _GRAY_LUT)
+        if self._image is not None:
+            self._apply_display()
         self.invertChanged.emit(inverted)
 
     # ----- orientation & zoom ---------------------------------------------

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from cxrviewer.io import LoadedImage, Window, display_basics
 
 from .orientation import Orientation
-from .status_bar import format_window
+from .status_bar import format_window, window_title
 
 _MARGIN = 10
 _PATIENT_AGE = "(0010,1010) PatientAge"  # not (yet) among cxrviewer.io.display_basics fields
@@ -44,7 +44,7 @@ def study_lines(image: LoadedImage) -> list[str]:
 
 def display_lines(window: Window | None, zoom: float) -> list[str]:
     wl = format_window(window) if window else ""
-    return [line for line in (wl, window.name if window else "", f"Zoom {zoom:.0f}%") if line]
+    return [line for line in (wl, window_title(window) if window else "", f"Zoom {zoom:.0f}%") if line]
 
 
 def geometry_lines(image: LoadedImage, orientation: Orientation, inverted: bool) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
+from cxrviewer.imaging.window import SIGMOID
 from cxrviewer.io import Window
 
 _MODEL_TEXT_MAX = 60  # characters; the tooltip has the whole message
@@ -25,6 +26,14 @@ def format_level(value: float) -> str:
 
 def format_window(window: Window) -> str:
     return f"W {format_level(window.width)}  L {format_level(window.center)}"
+
+
+def window_title(window: Window) -> str:
+    """The window's name, with its VOI function when the grey scale is not a straight line
+    (a sigmoid, or a VOI LUT, whose W/L is only the line over its rise)."""
+    if window.lut is not None or window.function == SIGMOID:
+        return f"{window.name}, {window.kind.replace('SIGMOID', 'sigmoid')}"
+    return window.name
 
 
 def _shorten(text: str) -> str:
@@ -80,7 +89,7 @@ class ViewerStatusBar(QStatusBar):
         if window is None:
             self.window_label.setText("")
             return
-        self.window_label.setText(f"{format_window(window)}  ({window.name})")
+        self.window_label.setText(f"{format_window(window)}  ({window_title(window)})")
 
     def show_zoom(self, percent: float) -> None:
         self.zoom_label.setText(f"Zoom {percent:.0f}%")

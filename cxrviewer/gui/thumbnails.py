@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QIcon, QImage, QPixmap
 
-from cxrviewer.imaging.windowing import apply_window
+from cxrviewer.imaging.windowing import apply_window, shown_inverted
 from cxrviewer.io import LoadedImage
 
 THUMBNAIL_SIDE = 96
@@ -21,7 +21,7 @@ def make_thumbnail(image: LoadedImage, side: int = THUMBNAIL_SIDE) -> np.ndarray
     h, w = (pixels.shape[0] // factor) * factor, (pixels.shape[1] // factor) * factor
     if factor > 1 and h and w:
         pixels = pixels[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
-    return np.ascontiguousarray(apply_window(pixels, image.window))
+    return np.ascontiguousarray(apply_window(pixels, image.window, shown_inverted(image)))
 
 
 def thumbnail_icon(thumbnail: np.ndarray) -> QIcon:

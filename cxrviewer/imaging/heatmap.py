@@ -23,7 +23,7 @@ import numpy as np
 
 from cxrviewer.io.image import LoadedImage, Window
 
-from .windowing import apply_window
+from .windowing import apply_window, shown_inverted
 
 TRANSPARENT_BELOW = 0.25  # displayed values under this are not drawn at all
 OPAQUE_FROM = 0.75  # from here the colour is drawn at full (slider) opacity
@@ -64,6 +64,9 @@ def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.n
                 lut: np.ndarray | None = None, opacity: float = 0.0) -> np.ndarray:
     """(H, W, 3) uint8 in the image's own orientation: windowed grey, heat map over it.
 
+    ``inverted`` is the reader's invert toggle; a MONOCHROME1 film is inverted on top of
+    it (``shown_inverted``), so the export shows what the screen shows.
+
     The blend is what Qt does when it draws the overlay layer (LUT alpha times layer opacity).
     Worked out band by band: the result is the only full-size array it allocates.
     """
@@ -71,8 +74,9 @@ def compose_rgb(image: LoadedImage, window: Window, inverted: bool, cam_u8: np.n
     out = np.empty(pixels.shape[:2] + (3,), dtype=np.uint8)
     blend = cam_u8 is not None and opacity > 0
     lut = heat_lut() if blend and lut is None else lut
+    invert = shown_inverted(image, inverted)
     for rows in _bands(pixels.shape):
-        out[rows] = _compose_band(pixels[rows], window, inverted, cam_u8[rows] if blend else None, lut, opacity)
+        out[rows] = _compose_band(pixels[rows], window, invert, cam_u8[rows] if blend else None, lut, opacity)
     return out
 
 
@@ -105,8 +109,9 @@ def overlay_bands(image: LoadedImage, cam: np.ndarray, strength: float = 1.0, op
     if cam.shape != image.pixels.shape:
         raise ValueError(f"CAM shape {cam.shape} does not match the image {image.pixels.shape}")
     lut = heat_lut()
+    invert = shown_inverted(image)  # a MONOCHROME1 film as it is read: bone white
     for band in _bands(cam.shape, rows):
-        yield _compose_band(image.pixels[band], image.window, False, cam_to_u8(cam[band], strength), lut, opacity)
+        yield _compose_band(image.pixels[band], image.window, invert, cam_to_u8(cam[band], strength), lut, opacity)
 
 
 def legend_strip(width: int = 256, height: int = 12) -> np.ndarray:

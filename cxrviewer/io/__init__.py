@@ -1,8 +1,9 @@
 """Image I/O: files to LoadedImage. Imports no Qt and no torch.
 
 - ``load_image(path) -> LoadedImage``: DICOM (recognised by content), PNG or JPEG,
-  first frame, display-ready float32 (Modality LUT applied, MONOCHROME1 resolved),
-  the file's windows as presets. Raises only ImageLoadError subclasses, whose
+  first frame, float32 on the file's own scale (Modality LUT applied, never mirrored;
+  ``display_inverted`` marks MONOCHROME1), the file's windows (with their VOI function
+  or LUT) as presets. Raises only ImageLoadError subclasses, whose
   ``str()`` names the file and the problem for people:
   UnreadableFileError, EmptyFileError, NotAnImageError, TruncatedImageError,
   CorruptImageError, NoPixelDataError, UnsupportedCodecError, ImageTooLargeError.

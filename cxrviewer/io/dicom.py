@@ -1,4 +1,4 @@
-"""Load a DICOM file into a LoadedImage (first frame, display-ready values, windows)."""
+"""Load a DICOM file into a LoadedImage (first frame, values on the file's scale, windows)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .autowindow import auto_window, full_range_window
+from cxrviewer.imaging.autowindow import auto_window, full_range_window
+
 from .dicom_codecs import decode_first_frame
 from .dicom_meta import flat_metadata
-from .dicom_pixels import (
-    color_to_gray,
-    is_color,
-    mirror,
-    modality_values,
-    photometric_of,
-    shows_inverted,
-)
+from .dicom_pixels import color_to_gray, is_color, modality_values, photometric_of, shows_inverted
 from .dicom_read import read_dataset
-from .dicom_windows import file_windows, mirror_window
+from .dicom_windows import file_windows
 from .errors import CorruptImageError
 from .image import LoadedImage, Window
 
@@ -31,7 +25,7 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
     """``bare``: the file lacks the preamble and 'DICM' marker (see read_dataset)."""
     ds = read_dataset(path, bare=bare)
     frame = decode_first_frame(ds, path)
-    pixels, windows = _display_values(ds, frame, path)
+    pixels, windows, inverted = _display_values(ds, frame, path)
     default = windows[0] if windows else _unstored_default(ds, frame, pixels)
     return LoadedImage(
         path=path,
@@ -47,22 +41,21 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
         view_position=_text(ds, "ViewPosition"),
         metadata=flat_metadata(ds),
         pixel_spacing=_pixel_spacing(ds),
+        display_inverted=inverted,
+        windows_from_file=bool(windows),
     )
 
 
-def _display_values(ds: Dataset, frame: np.ndarray, path: Path) -> tuple[np.ndarray, list[Window]]:
-    """Float32 values where higher is brighter, and the file's windows in those units."""
+def _display_values(ds: Dataset, frame: np.ndarray, path: Path) -> tuple[np.ndarray, list[Window], bool]:
+    """Float32 Modality LUT output, the file's windows in those units, and whether low
+    values are shown white. The values are never mirrored: the numbers a reader sees
+    (pixel readout, W/L) must be the file's, as in its header and other viewers."""
     if is_color(ds, frame):
         # Colour images have no Modality LUT or VOI: shown by their luma.
-        return _checked(color_to_gray(ds, frame, path), path), []
+        return _checked(color_to_gray(ds, frame, path), path), [], False
     if frame.ndim != 2:
         raise CorruptImageError(f"{path.name}: unexpected pixel array shape {frame.shape}")
-    values, value_range = modality_values(ds, frame)
-    windows = file_windows(ds)
-    if shows_inverted(ds):
-        values = mirror(values, value_range)
-        windows = [mirror_window(w, value_range) for w in windows]
-    return _checked(values, path), windows
+    return _checked(modality_values(ds, frame), path), file_windows(ds), shows_inverted(ds)
 
 
 def _unstored_default(ds: Dataset, frame: np.ndarray, pixels: np.ndarray) -> Window:

@@ -1,10 +1,8 @@
-"""DICOM stored values to display-ready float32: colour to gray, Modality LUT, MONOCHROME1.
+"""DICOM stored values to float32 on the file's scale: colour to gray, the Modality LUT.
 
-MONOCHROME1 (white = low values) is resolved by mirroring the modality values about
-the middle of their possible range. The loader mirrors the file's window centers the
-same way, so windowing the mirrored values shows exactly what windowing the stored
-values and then inverting (as the standard orders: Modality LUT, VOI, then invert)
-would show.
+MONOCHROME1 (white = low values) is only reported (``shows_inverted``): the values
+stay as the Modality LUT makes them and the display inverts after the window, as the
+standard orders (Modality LUT, VOI, then Presentation LUT).
 """
 
 from __future__ import annotations
@@ -61,22 +59,19 @@ def color_to_gray(ds: Dataset, frame: np.ndarray, path: Path) -> np.ndarray:
     return frame.astype(np.float32) @ LUMA_WEIGHTS
 
 
-def modality_values(ds: Dataset, frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """Apply the Modality LUT (sequence or rescale) and return the values as float32
-    together with the range the Modality LUT can produce for this file."""
+def modality_values(ds: Dataset, frame: np.ndarray) -> np.ndarray:
+    """Apply the Modality LUT (sequence or rescale) and return the values as float32."""
     try:
         if _has_modality_lut_sequence(ds):
             with quiet_warnings():
                 values = apply_modality_lut(frame, ds)
         else:
             values = _rescaled(ds, frame)
-        value_range = _modality_range(ds, frame)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         # A broken rescale or LUT must not hide the image: show the stored values.
         log.warning("ignoring an unreadable Modality LUT / rescale")
         values = frame
-        value_range = _stored_range(ds, frame)
-    return np.asarray(values, dtype=np.float32), value_range
+    return np.asarray(values, dtype=np.float32)
 
 
 def _has_modality_lut_sequence(ds: Dataset) -> bool:
@@ -99,32 +94,3 @@ def _rescaled(ds: Dataset, frame: np.ndarray) -> np.ndarray:
     if intercept != 0:
         values += np.float32(intercept)
     return values
-
-
-def _modality_range(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
-    if _has_modality_lut_sequence(ds):
-        lut = ds.ModalityLUTSequence[0]
-        identity = np.arange(int(lut.LUTDescriptor[0] or 65536), dtype=np.float64)
-        identity += int(lut.LUTDescriptor[1])
-        with quiet_warnings():
-            out = apply_modality_lut(identity.astype(np.int64), ds)
-        return float(np.min(out)), float(np.max(out))
-    low, high = _stored_range(ds, frame)
-    slope, intercept = _rescale(ds)
-    ends = sorted((low * slope + intercept, high * slope + intercept))
-    return ends[0], ends[1]
-
-
-def _stored_range(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
-    """The values BitsStored / Pixel Representation allow (actual range for float data)."""
-    if frame.dtype.kind == "f":
-        return float(np.nanmin(frame)), float(np.nanmax(frame))
-    bits = int(ds.get("BitsStored", 0) or 0) or frame.dtype.itemsize * 8
-    if int(ds.get("PixelRepresentation", 0) or 0) == 1:
-        return float(-(2 ** (bits - 1))), float(2 ** (bits - 1) - 1)
-    return 0.0, float(2**bits - 1)
-
-
-def mirror(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """Reflect values about the middle of their range: low becomes high."""
-    return np.float32(value_range[0] + value_range[1]) - values

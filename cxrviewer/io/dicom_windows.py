@@ -1,7 +1,8 @@
 """Display windows a DICOM file carries: Window Center/Width pairs and VOI LUTs.
 
-All windows are in Modality LUT output units, the units of LoadedImage.pixels. For
-images shown inverted the centers are mirrored like the pixels (see dicom_pixels).
+All windows are in Modality LUT output units, the units of LoadedImage.pixels, for
+MONOCHROME1 files too (they are inverted after the window, on screen). Reading only:
+what a window does to a value is cxrviewer.imaging.voi.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from .image import Window
+from cxrviewer.imaging.voi import lut_span
+from cxrviewer.imaging.window import FUNCTIONS, LINEAR, VoiLut, Window
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,6 @@ def file_windows(ds: Dataset) -> list[Window]:
     most viewers start from Window Center/Width.
     """
     return _center_width_windows(ds) + _voi_lut_windows(ds)
-
-
-def mirror_window(window: Window, value_range: tuple[float, float]) -> Window:
-    return Window(window.name, value_range[0] + value_range[1] - window.center, window.width)
 
 
 def _as_list(value) -> list:
@@ -47,14 +45,24 @@ def _center_width_windows(ds: Dataset) -> list[Window]:
         log.warning("ignoring unreadable Window Center/Width values")
         return []
     names = [str(n).strip() for n in _as_list(ds.get("WindowCenterWidthExplanation"))]
+    function = _voi_function(ds)
     windows = []
     # Files with more centers than widths exist; pair what pairs.
     for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
         if not (np.isfinite(center) and np.isfinite(width)) or width <= 0:
             continue
         name = names[i] if i < len(names) and names[i] else _default_name(i, len(centers))
-        windows.append(Window(name, center, width))
+        windows.append(Window(name, center, width, function))
     return windows
+
+
+def _voi_function(ds: Dataset) -> str:
+    """VOI LUT Function (0028,1056); absent means LINEAR. An unknown one is shown LINEAR
+    rather than not at all (pydicom refuses it)."""
+    value = str(ds.get("VOILUTFunction", "") or "").strip().upper()
+    if value and value not in FUNCTIONS:
+        log.warning("unknown VOI LUT Function; windowing linearly")
+    return value if value in FUNCTIONS else LINEAR
 
 
 def _default_name(index: int, count: int) -> str:
@@ -62,12 +70,8 @@ def _default_name(index: int, count: int) -> str:
 
 
 def _voi_lut_windows(ds: Dataset) -> list[Window]:
-    """Each VOI LUT as the linear window that spans the same input range.
-
-    The viewer windows linearly; a VOI LUT is usually a smooth curve over an input
-    interval, so the interval where its output rises from minimum to maximum is the
-    closest window.
-    """
+    """Each VOI LUT as a window that carries the LUT (the display uses its entries) and,
+    for the W/L readout, the straight window over the LUT's rise."""
     windows = []
     for i, item in enumerate(ds.get("VOILUTSequence", None) or []):
         try:
@@ -84,20 +88,14 @@ def _voi_lut_as_window(ds: Dataset, item: Dataset, index: int) -> Window | None:
     count, first = int(item.LUTDescriptor[0]) or 65536, int(item.LUTDescriptor[1])
     if first >= 2**15 and int(ds.get("PixelRepresentation", 0) or 0) == 1:
         first -= 2**16  # first mapped value is signed for signed pixel data
-    out = _lut_entries(ds, item.LUTData, count)
-    inputs = np.arange(first, first + out.size, dtype=np.float64)
-    low_out, high_out = out.min(), out.max()
-    if high_out <= low_out:
+    bits = int(item.LUTDescriptor[2]) if len(item.LUTDescriptor) > 2 else 16
+    lut = VoiLut(first, _lut_entries(ds, item.LUTData, count), bits if 8 <= bits <= 16 else 16)
+    span = lut_span(lut) if lut.entries.size else None
+    if span is None:
         return None
-    rising = np.flatnonzero((out > low_out) & (out < high_out))
-    if rising.size == 0:  # a step: the window sits on the step
-        step = int(np.flatnonzero(out >= high_out)[0])
-        low, high = inputs[max(step - 1, 0)], inputs[step]
-    else:
-        low = inputs[max(rising[0] - 1, 0)]
-        high = inputs[min(rising[-1] + 1, out.size - 1)]
+    low, high = span
     name = str(item.get("LUTExplanation", "") or "").strip() or f"VOI LUT {index + 1}"
-    return Window(name, float((low + high) / 2), float(max(high - low, 1.0)))
+    return Window(name, (low + high) / 2, max(high - low, 1.0), lut=lut)
 
 
 def _lut_entries(ds: Dataset, data, count: int) -> np.ndarray:

@@ -9,34 +9,24 @@ from types import MappingProxyType
 
 import numpy as np
 
+# Window is imaging's type; re-exported here because every image carries its windows.
+from cxrviewer.imaging.window import Window
 
-@dataclass(frozen=True)
-class Window:
-    """A display window in the units of ``LoadedImage.pixels``."""
-
-    name: str
-    center: float
-    width: float
-
-    @property
-    def low(self) -> float:
-        return self.center - self.width / 2.0
-
-    @property
-    def high(self) -> float:
-        return self.center + self.width / 2.0
+__all__ = ["LoadedImage", "Window"]
 
 
 @dataclass(frozen=True, eq=False)
 class LoadedImage:
     """A decoded image ready for display.
 
-    ``pixels`` is a 2-D float32 array at full resolution, after the Modality
-    LUT (rescale slope/intercept), with MONOCHROME1 already resolved so that
-    higher values are always shown brighter. ``window`` is the default display
-    window; ``presets`` are the windows the file itself carries (DICOM Window
-    Center/Width pairs, a VOI LUT), the default first; a file without windows gets
-    one robust automatic window. ``metadata`` maps "(gggg,eeee) Keyword" to a display
+    ``pixels`` is a 2-D float32 array at full resolution on the file's own scale:
+    stored values through the Modality LUT (sequence or rescale slope/intercept),
+    never mirrored, so a pixel readout or a window shows the numbers the header and
+    other viewers use. ``display_inverted`` says that low values are to be shown
+    white (MONOCHROME1, or Presentation LUT Shape INVERSE): the display inverts after
+    the window. ``window`` is the default display window; ``presets`` are the windows
+    the file itself carries (Window Center/Width pairs with their VOI LUT Function, VOI
+    LUTs), the default first; a file without windows gets one robust automatic window. ``metadata`` maps "(gggg,eeee) Keyword" to a display
     string for DICOM, property names for PNG/JPEG; it holds patient data, so it is
     for display only and never logged.
     """
@@ -53,6 +43,8 @@ class LoadedImage:
     body_part: str = ""
     view_position: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
+    display_inverted: bool = False
+    windows_from_file: bool = False  # presets are the file's own windows, not one cxrviewer made
     # (row, column) pixel spacing in mm when the file gives it (DICOM), else None.
     pixel_spacing: tuple[float, float] | None = None
 

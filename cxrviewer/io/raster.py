@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .autowindow import auto_window, full_range_window
+from cxrviewer.imaging.autowindow import auto_window, full_range_window
+
 from .errors import CorruptImageError, ImageTooLargeError, TruncatedImageError, UnsupportedCodecError
 from .image import LoadedImage
 from .limits import check_size

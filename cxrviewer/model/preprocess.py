@@ -1,6 +1,6 @@
 """The one preprocessing function used by training AND the viewer (no train/serve skew).
 
-LoadedImage -> default window -> border crop -> resize (aspect kept) -> intensity
+LoadedImage -> default window (bone bright, imaging.windowing.model_grey) -> border crop -> resize (aspect kept) -> intensity
 normalisation -> letterbox pad to a square. The returned Geometry records every
 step so a map at model resolution (Grad-CAM) can be put back on the full image.
 """
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from cxrviewer.imaging.windowing import apply_window
+from cxrviewer.imaging.windowing import model_grey
 from cxrviewer.io.image import LoadedImage
 
 INTENSITY_MODES = ("equalize", "clahe", "percentile", "none")
@@ -150,7 +150,7 @@ def preprocess(image: LoadedImage, config: PreprocessConfig,
                lung_box: tuple[int, int, int, int] | None = None) -> Preprocessed:
     """``lung_box`` (x0, y0, x1, y1 on the image grid) is used when ``config.lung_crop`` is set;
     without one (no lungs found) the crop falls back to the film's content box."""
-    windowed = apply_window(image.pixels, image.window)
+    windowed = model_grey(image)  # default window, bone bright: fixed, the models were trained on it
     box = find_content_box(windowed) if config.crop_border else (0, 0, image.width, image.height)
     if config.lung_crop and lung_box is not None:
         box = expand_box(lung_box, config.lung_margin, (image.height, image.width))

@@ -11,6 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from cxrviewer.imaging.voi import linear_edges
 from cxrviewer.imaging.windowing import standard_presets
 
 from .conftest import LOAD_TIMEOUT_MS, wait_until_idle, wait_until_shown
@@ -25,7 +26,8 @@ def test_real_dicom_is_shown_with_default_window_and_header(qtbot, window, chest
     assert image.photometric == "MONOCHROME1"
     assert window.canvas.base.image.shape == image.pixels.shape == (1955, 1841)
     default = standard_presets(image)[0]
-    assert tuple(window.canvas.base.getLevels()) == (default.low, default.high)
+    assert (default.center, default.width, default.function) == (15000, 30000, "LINEAR")  # the header's
+    assert tuple(window.canvas.base.getLevels()) == linear_edges(default)
     assert window.canvas.message() == ""
     assert "CompressedSamples, RG1" in window.overlay.text("top_left")
     assert "THORAX" in window.overlay.text("top_right")

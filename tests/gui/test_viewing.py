@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from cxrviewer.gui.status_bar import format_window
+from cxrviewer.imaging.voi import linear_edges
 from cxrviewer.imaging.windowing import standard_presets
 
 from .conftest import wait_until_shown
@@ -270,7 +271,7 @@ def test_windows_stored_in_the_file_are_offered(qtbot, window, chest_cr):
     assert [a.text().split("  (")[0] for a in entries] == [w.name for w in stored]
     qtbot.keyClick(window, Qt.Key.Key_2)
     entries[0].trigger()
-    assert _levels(window) == (stored[0].low, stored[0].high)
+    assert _levels(window) == linear_edges(stored[0])  # DICOM LINEAR: centre - 0.5, width - 1
     assert entries[0].isChecked()
 
 

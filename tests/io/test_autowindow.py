@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxrviewer.io.autowindow import auto_window
+from cxrviewer.imaging.autowindow import auto_window
 
 
 def test_padding_does_not_set_the_window():

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from cxrviewer.imaging.windowing import apply_window, standard_presets
+from cxrviewer.imaging.windowing import render, standard_presets
 from cxrviewer.io import LoadedImage
 
 # From ../shared/data/README.md (rows x columns, bits stored, photometric).
@@ -70,7 +70,7 @@ def test_chest_lungs_display_darker_than_mediastinum_and_diaphragm(name, shared_
     """On a correctly displayed chest film air is dark and soft tissue bright; an
     uninverted MONOCHROME1 image shows the opposite."""
     image = shared_images[name]
-    display = apply_window(image.pixels, image.window)
+    display = render(image)
     lungs = [_region_mean(display, (0.25, 0.5), cols) for cols in ((0.2, 0.32), (0.68, 0.8))]
     mediastinum = _region_mean(display, (0.3, 0.6), (0.46, 0.54))
     below_diaphragm = _region_mean(display, (0.85, 0.95), (0.2, 0.8))
@@ -79,29 +79,39 @@ def test_chest_lungs_display_darker_than_mediastinum_and_diaphragm(name, shared_
         assert lung + 30 < below_diaphragm, (lungs, below_diaphragm)
 
 
-def test_monochrome1_display_is_inverted_after_the_file_window(dicom_dir, shared_images):
-    """Windowing the loaded (mirrored) values with the mirrored window must show what
-    windowing the stored modality values with the file's window, then inverting, shows."""
-    path = dicom_dir / CHEST_CR
-    ds = pydicom.dcmread(path)
-    stored = apply_modality_lut(ds.pixel_array, ds).astype(np.float32)
-    low = float(ds.WindowCenter) - float(ds.WindowWidth) / 2
-    expected = 255 - np.clip((stored - low) * 255 / float(ds.WindowWidth), 0, 255).astype(np.uint8)
-    image = shared_images[CHEST_CR]
-    shown = apply_window(image.pixels, image.window)
-    assert image.window.width == float(ds.WindowWidth)
-    assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
+def test_monochrome1_values_are_the_files_own_modality_values(dicom_dir, shared_images):
+    """No mirroring: every pixel is pydicom's Modality LUT output, so the readout shows the
+    stored value (8030 where the file holds 8030, not 32767 - 8030)."""
+    for name in (CHEST_CR, DENTAL):
+        ds = pydicom.dcmread(dicom_dir / name)
+        expected = apply_modality_lut(ds.pixel_array, ds)
+        image = shared_images[name]
+        assert image.display_inverted, name
+        np.testing.assert_array_equal(image.pixels, expected.astype(np.float32), err_msg=name)
+
+
+def test_monochrome1_display_is_the_file_window_then_inverted(dicom_dir, shared_images):
+    """What the screen shows is pydicom's VOI (the header's LINEAR window) inverted
+    afterwards, as the standard orders, to the rounding of 0..32767 into 0..255."""
+    ds = pydicom.dcmread(dicom_dir / CHEST_CR)
+    voi = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds)
+    expected = 255 - voi * 255 / (2**ds.BitsStored - 1)
+    shown = render(shared_images[CHEST_CR])
+    assert np.abs(shown - expected).max() <= 0.5 + 1e-6
 
 
 def test_file_window_is_the_default_and_a_preset(dicom_files, shared_images):
+    """The header's Window Center/Width as written, MONOCHROME1 included (L 15000, not 17767)."""
+    seen = 0
     for path in dicom_files:
         ds, image = _header(path), shared_images[path.name]
         if "WindowCenter" not in ds:
             continue
+        seen += 1
         assert image.presets[0] == image.window
-        assert image.window.width == float(ds.WindowWidth)
-        if ds.PhotometricInterpretation == "MONOCHROME2":
-            assert image.window.center == float(ds.WindowCenter)
+        assert (image.window.center, image.window.width) == (float(ds.WindowCenter), float(ds.WindowWidth))
+        assert image.window.function == "LINEAR"
+    assert seen >= 2
 
 
 def test_file_without_window_gets_a_robust_default(shared_images):
@@ -114,27 +124,34 @@ def test_file_without_window_gets_a_robust_default(shared_images):
 
 
 def test_dental_modality_lut_sequence_is_applied(dicom_dir, shared_images):
-    """The file's Modality LUT is a curve; loaded values must follow it (then be mirrored,
-    the file being MONOCHROME1), not the identity that its rescale 1/0 would give."""
+    """The file's Modality LUT is a curve; loaded values must be its output (not mirrored,
+    though the file is MONOCHROME1), not the identity that its rescale 1/0 would give."""
     ds = pydicom.dcmread(dicom_dir / DENTAL)
     lut = np.frombuffer(ds.ModalityLUTSequence[0].LUTData, dtype="<u2").astype(np.float32)
     raw = ds.pixel_array
     assert ds.ModalityLUTSequence[0].LUTDescriptor[1] == 0  # the LUT starts at stored value 0
-    through_lut = lut[raw]
     pixels = shared_images[DENTAL].pixels
-    sums = pixels + through_lut
-    assert np.ptp(sums) == 0, "pixels are not the mirrored LUT output"
-    assert sums.flat[0] == lut.min() + lut.max()
-    assert np.ptp(pixels + raw) > 10, "the LUT was ignored (identity would pass)"
+    np.testing.assert_array_equal(pixels, lut[raw])
+    assert np.ptp(pixels - raw) > 10, "the LUT was ignored (identity would pass)"
 
 
 def test_dental_panoramic_teeth_brighter_than_background(shared_images):
-    """MONOCHROME1 resolved: the black frame around the panoramic film stays dark."""
+    """MONOCHROME1 shown inverted: the black frame around the panoramic film stays dark."""
     image = shared_images[DENTAL]
-    display = apply_window(image.pixels, image.window)
+    display = render(image)
     top_band = _region_mean(display, (0.0, 0.3), (0.1, 0.9))  # unexposed area above the jaw
     jaw = _region_mean(display, (0.55, 0.85), (0.3, 0.7))
     assert top_band + 50 < jaw
+
+
+def test_presets_on_a_monochrome1_film_follow_brightness(shared_images):
+    """Lung is the darker part of the film as shown: on MONOCHROME1 the higher values."""
+    image = shared_images[CHEST_CR]
+    default, lung, mediastinum, bone, full = standard_presets(image)
+    assert default.center == 15000 and default.width == 30000
+    assert lung.center > mediastinum.center > bone.center
+    low, high = image.value_range
+    assert low <= full.low < full.high <= high  # of a strided sample
 
 
 def test_metadata_lists_header_elements_but_not_pixels(dicom_dir, shared_images):

@@ -8,9 +8,10 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
+from pydicom.pixels import apply_voi_lut
 from pydicom.uid import MPEG2MPML, BasicTextSRStorage
 
-from cxrviewer.imaging.windowing import apply_window
+from cxrviewer.imaging.windowing import render
 from cxrviewer.io import (
     ImageTooLargeError,
     NoPixelDataError,
@@ -25,28 +26,75 @@ from .conftest import build_dataset  # noqa: TID252 - shared builder beside the 
 RAMP12 = np.array([[0, 100, 1000], [2000, 3000, 4095]], dtype=np.uint16)
 
 
-def _by_hand(values, low: float, width: float) -> np.ndarray:
-    """A linear window to 0..255 written out independently of apply_window."""
-    return np.array([[int(min(max((v - low) * 255.0 / width, 0), 255)) for v in row] for row in values])
+RAMP = (np.arange(64 * 64, dtype=np.uint16) % 4096).reshape(64, 64)  # every 12-bit value in steps
 
 
-def test_monochrome1_known_values_display_inverted_after_window(make_dicom):
+def _pydicom_display(path, bits: int = 12) -> np.ndarray:
+    """pydicom's VOI (window with its function, or the VOI LUT) scaled to 0..255: the reference."""
+    ds = pydicom.dcmread(path)
+    voi = apply_voi_lut(ds.pixel_array, ds)
+    out_max = 2 ** int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1 if "VOILUTSequence" in ds else 2**bits - 1
+    return voi * 255.0 / out_max
+
+
+def test_monochrome1_keeps_its_values_and_is_inverted_after_the_window(make_dicom):
     path = make_dicom(RAMP12, PhotometricInterpretation="MONOCHROME1", BitsStored=12, HighBit=11,
                       WindowCenter=1000, WindowWidth=2000)
     image = load_image(path)
-    shown = apply_window(image.pixels, image.window)
-    expected = 255 - _by_hand(RAMP12, low=0, width=2000)
-    # apply_window truncates, so mirrored values may land one grey level off.
-    assert np.abs(shown.astype(int) - expected).max() <= 1
+    np.testing.assert_array_equal(image.pixels, RAMP12)  # the readout shows stored values
+    assert (image.window.center, image.window.width, image.window.function) == (1000, 2000, "LINEAR")
+    shown = render(image)
+    assert np.abs(shown - (255 - _pydicom_display(path))).max() <= 0.5 + 1e-6
     assert (np.diff(shown.ravel().astype(int)) <= 0).all(), "higher stored value must be darker"
     assert shown[0, 0] == 255 and shown[1, 2] == 0  # stored 0 is white in MONOCHROME1
-    assert image.photometric == "MONOCHROME1" and image.bits == 12
+    assert image.photometric == "MONOCHROME1" and image.bits == 12 and image.display_inverted
 
 
 def test_monochrome2_with_inverse_presentation_lut_is_inverted(make_dicom):
     plain = load_image(make_dicom(RAMP12, name="a.dcm"))
     inverse = load_image(make_dicom(RAMP12, name="b.dcm", PresentationLUTShape="INVERSE"))
-    assert np.argmax(plain.pixels) == np.argmin(inverse.pixels)
+    np.testing.assert_array_equal(plain.pixels, inverse.pixels)
+    assert inverse.display_inverted and not plain.display_inverted
+    np.testing.assert_array_equal(render(inverse), 255 - render(plain))
+
+
+@pytest.mark.parametrize("function", ["LINEAR", "LINEAR_EXACT", "SIGMOID"])
+def test_voi_lut_function_is_applied_as_pydicom_does(make_dicom, function):
+    path = make_dicom(RAMP, BitsStored=12, HighBit=11, WindowCenter=1500, WindowWidth=1200,
+                      VOILUTFunction=function)
+    image = load_image(path)
+    assert image.window.function == function
+    assert np.abs(render(image) - _pydicom_display(path)).max() <= 0.5 + 1e-3
+
+
+def test_sigmoid_is_not_a_straight_line(make_dicom):
+    linear = render(load_image(make_dicom(RAMP, name="l.dcm", BitsStored=12, HighBit=11,
+                                          WindowCenter=1500, WindowWidth=1200)))
+    sigmoid = render(load_image(make_dicom(RAMP, name="s.dcm", BitsStored=12, HighBit=11,
+                                           WindowCenter=1500, WindowWidth=1200, VOILUTFunction="SIGMOID")))
+    at_edge = RAMP == 900  # the linear window's black edge; the sigmoid is at 12 % there
+    assert linear[at_edge].max() <= 1 and 25 <= sigmoid[at_edge].min() <= 35
+
+
+def _gamma_voi_lut(first: int = 500, count: int = 3000, bits: int = 12) -> Dataset:
+    item = Dataset()
+    item.LUTDescriptor = [count, first, bits]
+    curve = np.round((np.linspace(0, 1, count) ** 0.5) * (2**bits - 1))  # a curve, not a line
+    item.LUTData = curve.astype("<u2").tobytes()
+    item["LUTData"].VR = "OW"
+    item.LUTExplanation = "GAMMA"
+    return item
+
+
+def test_non_linear_voi_lut_is_applied_entry_by_entry(make_dicom):
+    path = make_dicom(RAMP, BitsStored=12, HighBit=11, VOILUTSequence=[_gamma_voi_lut()])
+    image = load_image(path)
+    (window,) = image.presets
+    assert window.name == "GAMMA" and window.lut is not None
+    shown = render(image)
+    assert np.abs(shown - _pydicom_display(path)).max() <= 0.5 + 1e-6
+    # the LUT's square root lifts the middle: a straight line over 500..3499 would give 128
+    assert shown[RAMP == 2000].min() >= 175
 
 
 def test_rescale_slope_intercept_gives_modality_units(make_dicom):
@@ -81,7 +129,7 @@ def test_several_windows_become_named_presets(make_dicom):
     path = make_dicom(RAMP12, WindowCenter=[500, 2000], WindowWidth=[1000, 4000],
                       WindowCenterWidthExplanation=["SOFT", "WIDE"])
     image = load_image(path)
-    assert image.presets == (Window("SOFT", 500, 1000), Window("WIDE", 2000, 4000))
+    assert image.presets == (Window("SOFT", 500, 1000, "LINEAR"), Window("WIDE", 2000, 4000, "LINEAR"))
     assert image.window == image.presets[0]
 
 

@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cxrviewer.io import load_image
-from cxrviewer.io.autowindow import auto_window
+from cxrviewer.imaging.autowindow import auto_window
 from cxrviewer.io.image import LoadedImage
 from cxrviewer.model.preprocess import PreprocessConfig, preprocess
 

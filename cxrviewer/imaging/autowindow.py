@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .image import Window
+from .window import Window
 
 AUTO_WINDOW_NAME = "Auto"
 
