@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="one JSON object per line (keys: "
                              "path, ok, kind, width, height, bits, photometric, modality, "
-                             "body_part, view_position, frames, error)")
+                             "body_part, view_position, frames, error, windows, value_min, value_max; "
+                             "windows and values on the file's own scale, after its Modality LUT)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from cxrviewer.io import ImageLoadError, LoadedImage
 JSON_KEYS = (
     "path", "ok", "kind", "width", "height", "bits", "photometric",
     "modality", "body_part", "view_position", "frames", "error",
+    "windows", "value_min", "value_max",
 )
 
 
@@ -28,7 +29,24 @@ def record_for_image(path: Path, image: LoadedImage) -> dict:
         "view_position": image.view_position or None,
         "frames": image.frames,
         "error": None,
+        **value_scale(image),
     }
+
+
+def value_scale(image: LoadedImage) -> dict:
+    """The file's windows and the pixel value range, on the file's own scale (stored values
+    through the Modality LUT; a MONOCHROME1 file's numbers are not mirrored). ``windows``
+    are those the file carries (empty when the viewer made its own); a VOI LUT's centre and
+    width are the straight line over its rise, with ``function`` "VOI LUT"."""
+    low, high = image.value_range
+    windows = [{"center": _number(w.center), "width": _number(w.width), "explanation": w.name,
+                "function": w.kind} for w in (image.presets if image.windows_from_file else ())]
+    return {"windows": windows, "value_min": _number(low), "value_max": _number(high)}
+
+
+def _number(value: float) -> int | float:
+    value = float(value)
+    return int(value) if value.is_integer() else value
 
 
 def record_for_error(path: Path, error: ImageLoadError, kind: str | None) -> dict:

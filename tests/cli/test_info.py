@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.pixels import apply_modality_lut
 
 from cxrviewer.cli.main import main
 
 JSON_KEYS = ["path", "ok", "kind", "width", "height", "bits", "photometric",
-             "modality", "body_part", "view_position", "frames", "error"]
+             "modality", "body_part", "view_position", "frames", "error",
+             "windows", "value_min", "value_max"]
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -35,6 +37,25 @@ def test_json_describes_every_shared_dicom_from_its_header(dicom_dir, dicom_file
         assert record["photometric"] == ds.PhotometricInterpretation
         assert record["modality"] == ds.Modality
         assert record["frames"] == 1
+
+
+def test_json_windows_and_values_are_on_the_files_own_scale(dicom_dir, dicom_files, capsys):
+    """The header's Window Center/Width as written and the Modality LUT output's range, for
+    MONOCHROME1 too (the CR's window is 15000/30000, not mirrored to 17767)."""
+    assert main(["info", "--json", str(dicom_dir)]) == 0
+    for record in _json_lines(capsys.readouterr().out):
+        ds = pydicom.dcmread(record["path"])
+        values = apply_modality_lut(ds.pixel_array, ds)
+        assert (record["value_min"], record["value_max"]) == (values.min(), values.max())
+        expected = []
+        if "WindowCenter" in ds:
+            expected = [{"center": float(ds.WindowCenter), "width": float(ds.WindowWidth),
+                         "explanation": "File window", "function": "LINEAR"}]
+        assert record["windows"] == expected, Path(record["path"]).name
+    chest = next(p for p in dicom_files if p.name.startswith("chest_cr"))
+    assert main(["info", "--json", str(chest)]) == 0
+    (record,) = _json_lines(capsys.readouterr().out)
+    assert record["windows"][0]["center"] == 15000 and record["photometric"] == "MONOCHROME1"
 
 
 def test_human_lines_one_per_image(dicom_files, capsys):
