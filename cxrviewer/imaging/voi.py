@@ -21,6 +21,7 @@ SIGMOID_SPAN_WIDTHS = 2.0
 SIGMOID_TABLE = 4096
 LINEAR_TABLE = 256
 _STEP_HALF_SPAN = 0.5  # a LINEAR window of width 1 (or less) is a step at centre - 0.5
+_MIN_WIDTH = 1e-12  # narrower is a step: its reciprocal still fits a float32
 
 
 def fraction(values: np.ndarray, window: Window) -> np.ndarray:
@@ -28,14 +29,16 @@ def fraction(values: np.ndarray, window: Window) -> np.ndarray:
     v = np.asarray(values, dtype=np.float32)
     if window.lut is not None:
         return _through_lut(v, window.lut)
-    if window.function == SIGMOID:
-        exponent = (v - np.float32(window.center)) * np.float32(-4.0 / window.width)
-        with np.errstate(over="ignore"):  # exp overflow far below the centre is just black
-            return np.float32(1.0) / (np.float32(1.0) + np.exp(exponent))
-    low, high = linear_edges(window)
-    if high <= low:  # LINEAR of width 1: all or nothing
-        return (v > np.float32(low)).astype(np.float32)
-    scaled = (v - np.float32(low)) * np.float32(1.0 / (high - low))
+    # Overflow here only means far beyond the window's edge, which saturates anyway
+    # (a header may carry a width of 1e-30).
+    with np.errstate(over="ignore"):
+        if window.function == SIGMOID:
+            slope = np.float32(-4.0 / max(window.width, _MIN_WIDTH))
+            return np.float32(1.0) / (np.float32(1.0) + np.exp((v - np.float32(window.center)) * slope))
+        low, high = linear_edges(window)
+        if high - low < _MIN_WIDTH:  # LINEAR of width 1: all or nothing
+            return (v > np.float32(low)).astype(np.float32)
+        scaled = (v - np.float32(low)) * np.float32(1.0 / (high - low))
     return np.clip(scaled, 0.0, 1.0, out=scaled)
 
 
@@ -83,7 +86,7 @@ def _table_domain(window: Window) -> tuple[float, float, int]:
         span = SIGMOID_SPAN_WIDTHS * window.width
         return window.center - span, window.center + span, SIGMOID_TABLE
     low, high = linear_edges(window)
-    if high <= low:
+    if high - low < _MIN_WIDTH:
         return low - _STEP_HALF_SPAN, low + _STEP_HALF_SPAN, LINEAR_TABLE
     return low, high, LINEAR_TABLE
 
