@@ -66,9 +66,14 @@ def evaluate_exported(session, model_dir: Path) -> dict[str, Any]:
     for split in splits:
         results[split] = _split_metrics(session, predictor, split)
         summary = results[split]
-        # Metrics are None where undefined (an empty split, a missing class): log them as n/a.
-        log.info("%s: macro-F1 %s, macro AUC %s, ECE %s, flagged OOD %.2f%%", split, _fmt(summary["macro_f1"]),
-                 _fmt(summary["macro_auc"]), _fmt(summary["ece"]), 100 * results[split]["ood_fraction"])
+        if summary["failed"]:
+            first = summary["failed"][0]
+            log.warning("%s: %d image(s) could not be evaluated, e.g. %s: %s", split, len(summary["failed"]),
+                        first["path"], first["reason"])
+        # Metrics are None where undefined (an empty split, every image failed): log them as n/a.
+        ood = summary["ood_fraction"]
+        log.info("%s: macro-F1 %s, macro AUC %s, ECE %s, flagged OOD %s", split, _fmt(summary["macro_f1"]),
+                 _fmt(summary["macro_auc"]), _fmt(summary["ece"]), "n/a" if ood is None else f"{100 * ood:.2f}%")
     if session.args.ood_probe:
         results["ood_probe"] = probe_ood(predictor, session.args.ood_probe)
     return results
