@@ -1,0 +1,1 @@
+"""Measurements and annotations: geometry, calibration, ROI statistics, storage (no Qt, no torch)."""
