@@ -27,6 +27,7 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
     frame = decode_first_frame(ds, path)
     pixels, windows, inverted = _display_values(ds, frame, path)
     default = windows[0] if windows else _unstored_default(ds, frame, pixels)
+    spacing = _pixel_spacing(ds)
     return LoadedImage(
         path=path,
         kind="dicom",
@@ -40,7 +41,9 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
         body_part=_text(ds, "BodyPartExamined"),
         view_position=_text(ds, "ViewPosition"),
         metadata=flat_metadata(ds),
-        pixel_spacing=_pixel_spacing(ds),
+        pixel_spacing=spacing[0] if spacing else None,
+        spacing_source=spacing[1] if spacing else "",
+        instance_uid=_text(ds, "SOPInstanceUID"),
         display_inverted=inverted,
         windows_from_file=bool(windows),
     )
@@ -90,8 +93,9 @@ def _text(ds: Dataset, keyword: str) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
-    """(row, column) spacing in mm: Pixel Spacing, else Imager Pixel Spacing (detector plane)."""
+def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float], str] | None:
+    """(row, column) spacing in mm and the attribute it came from: Pixel Spacing, else
+    Imager Pixel Spacing (detector plane). A zero spacing (seen in real files) is none."""
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
         value = ds.get(keyword)
         try:
@@ -99,5 +103,5 @@ def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
         except (TypeError, ValueError):
             continue
         if row > 0 and col > 0:
-            return row, col
+            return (row, col), keyword
     return None

@@ -47,6 +47,11 @@ class LoadedImage:
     windows_from_file: bool = False  # presets are the file's own windows, not one cxrviewer made
     # (row, column) pixel spacing in mm when the file gives it (DICOM), else None.
     pixel_spacing: tuple[float, float] | None = None
+    # Which attribute gave it: "PixelSpacing" (at the patient, or as the file calibrated it) or
+    # "ImagerPixelSpacing" (at the detector: the body is magnified there); "" without one.
+    spacing_source: str = ""
+    # SOP Instance UID (DICOM), "" otherwise: names the image for its saved annotations.
+    instance_uid: str = ""
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 2:
