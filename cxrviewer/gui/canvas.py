@@ -54,6 +54,7 @@ class ImageCanvas(pg.GraphicsView):
     invertChanged = Signal(bool)
     orientationChanged = Signal(object)  # Orientation
     zoomChanged = Signal(float)  # percent
+    imageChanged = Signal(object)  # the LoadedImage now shown, or None once cleared
     # image column, row and value under the cursor; value is None off the image
     cursorMoved = Signal(int, int, object)
     cursorLeft = Signal()
@@ -117,6 +118,7 @@ class ImageCanvas(pg.GraphicsView):
         self.windowChanged.emit(self._window)
         self.invertChanged.emit(False)
         self.orientationChanged.emit(self._orientation)
+        self.imageChanged.emit(image)
 
     def reset_view(self) -> None:
         """Back to how the image first appeared: default window, not inverted, upright, fitted."""
@@ -133,6 +135,7 @@ class ImageCanvas(pg.GraphicsView):
         self.cam.clear()
         self.lungs.clear()
         self.show_message(message)
+        self.imageChanged.emit(None)
 
     def show_message(self, text: str) -> None:
         self._message.setText(text)

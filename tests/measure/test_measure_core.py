@@ -149,3 +149,25 @@ def test_history_undoes_in_order():
     history.push(())
     history.push(first)
     assert history.undo() == first and history.undo() == () and history.undo() is None
+
+
+def test_drafts_build_each_kind_within_the_image():
+    from cxrviewer.measure.annotation import ANGLE
+    from cxrviewer.measure.drafting import Draft
+
+    ruler = Draft(RULER, 100, 80)
+    ruler.press((10, 10))
+    ruler.move((50, 50))
+    assert ruler.release((500, 40)) == Annotation(RULER, ((10, 10), (100, 40)))  # clamped at the edge
+    ctr = Draft(CTR, 1000, 1000)
+    ctr.press((100, 500))
+    assert ctr.release((900, 530)) is None  # the thoracic span stays on its row
+    ctr.press((300, 600))
+    assert ctr.release((700, 640)).points == ((100, 500), (900, 500), (300, 600), (700, 600))
+    angle = Draft(ANGLE, 100, 100)
+    angle.press((0, 0))
+    assert angle.release((50, 50)) is None
+    assert angle.click((100, 50)).points == ((0, 0), (50, 50), (100, 50))
+    still = Draft(ELLIPSE, 100, 100)
+    still.press((5, 5))
+    assert still.release((5, 5)) is None and not still.started
