@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "adapt": ("training.adapt.cli", "adapt a model to this site with a few hundred labelled local images"),
     "train-lungs": ("training.lungs.train", "train the lung-field segmenter on images with lung masks"),
     "predict": ("cxrviewer.cli.predict", "run the model on images"),
+    "pacs": ("cxrviewer.cli.pacs", "find studies on a PACS, read their images, send the results back"),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3

@@ -101,20 +101,20 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _load_engine(model: Path | None, device: str) -> InferenceEngine | None:
+def _load_engine(model: Path | None, device: str, prog: str = "cxr predict") -> InferenceEngine | None:
     model_dir = model if model is not None else bundled_model_dir()
     if model is None and not model_dir.is_dir():
-        print(f"cxr predict: no model: the bundled model is not installed ({model_dir}); "
+        print(f"{prog}: no model: the bundled model is not installed ({model_dir}); "
               "pass --model DIR with a model directory", file=sys.stderr)
         return None
     problem = _device_problem(device)
     if problem:
-        print(f"cxr predict: {problem}", file=sys.stderr)
+        print(f"{prog}: {problem}", file=sys.stderr)
         return None
     try:
         return InferenceEngine.load(model_dir, device=device)
     except Exception as exc:  # a model we cannot use is a setup error, whatever its kind
-        print(f"cxr predict: {describe_model_failure(exc, model_dir)}", file=sys.stderr)
+        print(f"{prog}: {describe_model_failure(exc, model_dir)}", file=sys.stderr)
         return None
 
 
@@ -160,19 +160,26 @@ def _loaded_batches(paths: Iterable[Path], size: int) -> Iterator[list[tuple[Pat
 
 
 def _predict_batch(engine: InferenceEngine, batch: list[tuple[Path, object, float]], args, namer) -> Iterator[dict]:
-    wants_cam = bool(args.cam_dir or args.cam_raw)
+    for record, _, _ in predict_batch_detailed(engine, batch, args, namer, bool(args.cam_dir or args.cam_raw)):
+        yield record
+
+
+def predict_batch_detailed(engine: InferenceEngine, batch: list[tuple[Path, object, float]], args, namer,
+                           wants_cam: bool) -> Iterator[tuple[dict, InferenceResult | None, object]]:
+    """(JSON record, InferenceResult or None, LoadedImage or None) per image of a loaded batch: the
+    records `cxr predict` prints, with what made them for callers that write more (`cxr pacs predict`)."""
     loaded = {i: (InferenceRequest(i, image=item, cam=wants_cam, cam_method=args.cam_method), item)
               for i, (_, item, _) in enumerate(batch) if not isinstance(item, str)}
     results = _analyse(engine, [v[0] for v in loaded.values()], [v[1] for v in loaded.values()])
     for i, (path, item, load_ms) in enumerate(batch):
         if isinstance(item, str):
-            yield _failure(path, item)
+            yield _failure(path, item), None, None
             continue
         outcome = results[i]
         if isinstance(outcome, str):
-            yield _failure(path, outcome)
+            yield _failure(path, outcome), None, None
         else:
-            yield _record(outcome, item, load_ms, namer)
+            yield _record(outcome, item, load_ms, namer), outcome, item
 
 
 def _analyse(engine: InferenceEngine, requests: list[InferenceRequest], images: list) -> dict[int, object]:
