@@ -1,5 +1,7 @@
 """File ▸ Export: the view as a PNG and the AI report of opened images, without patient data by default.
 
+The PNG carries the image's measurements and annotations as drawn on screen.
+
 "Include patient identifiers in exports" is off at every start (never remembered):
 when off, the PNG carries no corner text and the report names files only.
 """
@@ -13,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
 from . import report_export, view_export
+from .measure_paint import burn_in_annotations
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ class Exporter:
         if path is None:
             return None
         image = view_export.to_qimage(self._compose(), canvas.orientation)
+        burn_in_annotations(image, canvas.orientation, (canvas.image.width, canvas.image.height),
+                            window.measure.labelled())
         if self.identifying:
             view_export.burn_in_corners(image, {c: window.overlay.text(c).splitlines() for c in view_export.CORNERS})
         return self._finish(lambda: view_export.save_png_atomic(image, path), path)

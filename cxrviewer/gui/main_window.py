@@ -23,6 +23,8 @@ from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patien
 from .exporting import Exporter
 from .image_list import ImageList
 from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
+from .measure_layer import MeasureLayer, annotations_folder
+from .measure_menu import build_measure_ui, measure_handlers
 from .menus import build_actions, build_menu_bar
 from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = ImageCanvas(self)
         self.setCentralWidget(self.canvas)
+        self.measure = MeasureLayer(self.canvas, annotations_folder(self.settings), self)
         self.overlay = CornerOverlay(self.canvas)
         self.image_list = ImageList()
         self.list_panel = ImageListPanel(self.image_list)
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
             "export_view": lambda: self.exporter.export_view(),
             "export_report": lambda: self.exporter.export_report(),
             "help": self.show_help,
+            **measure_handlers(self.measure),
         }
 
     def _build_menus(self) -> None:
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
         docks = [self.list_dock, self.tags_dock, self.results_dock]
         self.window_menu = build_menu_bar(self, self.actions_by_id, self.recent_menu, docks, self.show_about,
                                           self.exporter.include_identifiers)
+        self.measure_toolbar = build_measure_ui(self, self.actions_by_id, self.measure)
 
     def _connect(self) -> None:
         self.image_list.currentPathChanged.connect(self.show_path)
@@ -153,6 +158,7 @@ class MainWindow(QMainWindow):
         self.canvas.zoomChanged.connect(self.status.show_zoom)
         self.canvas.cursorMoved.connect(self.status.show_pixel)
         self.canvas.cursorLeft.connect(self.status.clear_pixel)
+        self.measure.message.connect(lambda text: self.status.showMessage(text, 8000))
 
     # ----- opening ----------------------------------------------------------
     def open_paths(self, paths: Iterable[Path | str], remember: bool = True) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 
 from cxrviewer.io import LoadedImage
 from cxrviewer.measure.annotation import ANGLE, ARROW, CTR, ELLIPSE, RECTANGLE, RULER, TEXT, Annotation
@@ -45,6 +45,16 @@ def _discard(item: MeasureItem) -> None:
     scene = item.scene()
     if scene is not None:
         scene.removeItem(item)  # a parentless item would otherwise stay in the scene
+
+
+def annotations_folder(settings) -> Path:
+    """Where sidecars go: the settings' "annotations/folder" (tests, or a shared drive), else the
+    user's application data folder; never beside the images, which may be on a patient share."""
+    chosen = settings.value("annotations/folder")
+    if chosen:
+        return Path(str(chosen))
+    app_data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(app_data or Path.home() / ".cxrviewer") / "annotations"
 
 
 class MeasureLayer(QObject):

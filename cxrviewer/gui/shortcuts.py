@@ -45,6 +45,17 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("model_card", (), "Model card…", "Model"),
     Shortcut("adapt_model", (), "Adapt to this site…", "Model"),
     Shortcut("use_bundled_model", (), "Back to the bundled model", "Model"),
+    Shortcut("tool_none", ("Esc",), "No measuring tool: left-drag pans (Esc also drops a half-drawn one)", "Measure"),
+    Shortcut("tool_ruler", ("M",), "Ruler (mm from the pixel spacing in the file)", "Measure"),
+    Shortcut("tool_angle", ("A",), "Angle", "Measure"),
+    Shortcut("tool_ellipse", ("E",), "Ellipse ROI (mean, SD, min, max, area)", "Measure"),
+    Shortcut("tool_rectangle", ("B",), "Rectangle ROI (mean, SD, min, max, area)", "Measure"),
+    Shortcut("tool_ctr", ("C",), "Cardiothoracic ratio (thoracic, then cardiac width)", "Measure"),
+    Shortcut("tool_arrow", ("P",), "Arrow", "Measure"),
+    Shortcut("tool_text", ("T",), "Text", "Measure"),
+    Shortcut("delete_measurement", ("Delete", "Backspace"), "Delete the selected measurement", "Measure"),
+    Shortcut("undo_measurement", ("Ctrl+Z",), "Undo the last measurement change", "Measure"),
+    Shortcut("clear_measurements", (), "Delete all measurements on this image", "Measure"),
     Shortcut("help", ("F1",), "Keyboard and mouse help", "Help"),
 )
 
@@ -53,5 +64,7 @@ MOUSE_BINDINGS: tuple[tuple[str, str], ...] = (
     ("Wheel", "Zoom about the cursor"),
     ("Right-drag", "Window/level: left-right = width, up-down = centre"),
     ("Double-click", "Fit image to window"),
+    ("Left-drag with a measuring tool", "Draw it; drag a measurement's line or label to move it, its handles to reshape it"),
+    ("Click a measurement", "Select it (Delete removes it)"),
     ("Drop files or folders", "Open them"),
 )
