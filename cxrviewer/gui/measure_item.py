@@ -4,7 +4,8 @@ The item lives in image coordinates (a child of the canvas's measurement layer, 
 shares the image's rotate/flip transform), so it follows zoom, pan and orientation.
 Its outline is what the mouse grabs, so a new measurement can be drawn inside an ROI;
 its handles show while it is selected. The label is a TextItem, upright and at screen
-size whatever the zoom, placed beside the shape rather than over what it measures.
+size whatever the zoom, placed beside the shape (cxrviewer.measure.placement) rather than
+over what it measures.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath, QPainterPathStroker, QPolygonF
 
-from cxrviewer.measure.annotation import ANGLE, ARROW, CTR, ELLIPSE, RECTANGLE, TEXT, Annotation
+from cxrviewer.measure.annotation import ARROW, CTR, ELLIPSE, RECTANGLE, RULER, TEXT, Annotation
 from cxrviewer.measure.geometry import box
+from cxrviewer.measure.placement import place
 
 COLOUR = "#ffd400"  # yellow: readable on black and white film alike
 SELECTED_COLOUR = "#33ddff"
@@ -39,10 +41,11 @@ def shape_path(kind: str, pts: list[QPointF], head: float) -> QPainterPath:
         rect = QRectF(left, top, width, height)
         path.addEllipse(rect) if kind == ELLIPSE else path.addRect(rect)
         return path
-    if kind == CTR:
+    if kind in (CTR, RULER):  # spans, with end ticks so their ends can be seen on bone and soft tissue
         for i in range(0, len(pts) - 1, 2):
             path.moveTo(pts[i])
             path.lineTo(pts[i + 1])
+            _add_ticks(path, pts[i], pts[i + 1], head / 2)
         return path
     if kind == TEXT or not pts:
         return path
@@ -50,6 +53,16 @@ def shape_path(kind: str, pts: list[QPointF], head: float) -> QPainterPath:
     if kind == ARROW and len(pts) == 2:
         path.addPolygon(_arrow_head(pts[0], pts[1], head))
     return path
+
+
+def _add_ticks(path: QPainterPath, a: QPointF, b: QPointF, half: float) -> None:
+    length = math.hypot(b.x() - a.x(), b.y() - a.y())
+    if length == 0:
+        return
+    nx, ny = -(b.y() - a.y()) / length * half, (b.x() - a.x()) / length * half
+    for end in (a, b):
+        path.moveTo(end.x() - nx, end.y() - ny)
+        path.lineTo(end.x() + nx, end.y() + ny)
 
 
 def _arrow_head(tail: QPointF, tip: QPointF, head: float) -> QPolygonF:
@@ -61,16 +74,17 @@ def _arrow_head(tail: QPointF, tip: QPointF, head: float) -> QPolygonF:
 
 class MeasureItem(pg.ROI):
     def __init__(self, annotation: Annotation, describe: Callable[[Annotation], str],
-                 interactive: bool = True) -> None:
+                 image_width: int, interactive: bool = True) -> None:
         super().__init__((0, 0), (1, 1), movable=interactive, rotatable=False, resizable=False,
                          pen=_pen(COLOUR, 1.6), hoverPen=_pen(COLOUR, 2.6), handlePen=_pen(COLOUR, 1.5),
                          handleHoverPen=_pen(SELECTED_COLOUR, 2))
         self.kind, self.text = annotation.kind, annotation.text
         self._describe = describe
+        self._image_width = image_width  # labels go to the side away from the midline
         self.selected = False
         for point in annotation.points:
             self.addFreeHandle(point)
-        self.label = pg.TextItem(color=COLOUR, fill=pg.mkBrush(*LABEL_FILL), anchor=self._label_anchor())
+        self.label = pg.TextItem(color=COLOUR, fill=pg.mkBrush(*LABEL_FILL))
         font = self.label.textItem.font()
         font.setPixelSize(LABEL_PIXELS)
         self.label.setFont(font)
@@ -115,30 +129,19 @@ class MeasureItem(pg.ROI):
         self.setPen(_pen(colour, 2.2 if selected else 1.6))
         self.label.setColor(colour)
         for handle in self.getHandles():
-            handle.setVisible(selected or self.kind == TEXT)
+            handle.setVisible(selected)
         self.update()
 
     def relabel(self, *_args) -> None:
-        text = self._describe(self.annotation())
+        annotation = self.annotation()
+        text = self._describe(annotation)
         self.label.setText(text)
         self.label.setVisible(bool(text))
-        self.label.setPos(self._label_point())
+        if annotation.complete:
+            where = place(annotation, self._image_width)
+            self.label.setAnchor(where.anchor)
+            self.label.setPos(self.mapFromParent(QPointF(where.x, where.y)))
         self.prepareGeometryChange()
-
-    def _label_anchor(self) -> tuple[float, float]:
-        # Beside the shape and away from its middle, where the measured structure is.
-        return {TEXT: (-0.15, 0.5), ANGLE: (-0.15, 1.2)}.get(self.kind, (-0.05, 1.05))
-
-    def _label_point(self) -> QPointF:
-        pts = self.points()
-        if not pts:
-            return QPointF()
-        if self.kind in (ELLIPSE, RECTANGLE, CTR):  # above the right end of the box or the thoracic span
-            span = pts[:2]
-            return QPointF(max(p.x() for p in span), min(p.y() for p in span))
-        if self.kind == ANGLE and len(pts) >= 2:
-            return pts[1]
-        return max(pts, key=lambda p: p.x())  # a ruler's right end, a text's anchor
 
     def _head_length(self) -> float:
         pixel = self.pixelLength(pg.Point(1, 0)) if self.scene() is not None else None

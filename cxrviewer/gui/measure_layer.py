@@ -108,6 +108,9 @@ class MeasureLayer(QObject):
             log.warning("annotations not available for this image (%s)", type(exc).__name__)
             return ""
 
+    def _image_width(self) -> int:
+        return self.canvas.image.width if self.canvas.image is not None else 0
+
     def annotations(self) -> tuple[Annotation, ...]:
         return tuple(item.annotation() for item in self._items)
 
@@ -160,7 +163,7 @@ class MeasureLayer(QObject):
         return self._selected
 
     def _make_item(self, annotation: Annotation) -> MeasureItem:
-        item = MeasureItem(annotation, self.describe)
+        item = MeasureItem(annotation, self.describe, self._image_width())
         item.setParentItem(self.group)
         item.sigClicked.connect(lambda it, _ev: self.select(it))
         item.sigRegionChangeStarted.connect(self.select)
@@ -270,7 +273,7 @@ class MeasureLayer(QObject):
         draft = self._draft
         if draft is None or not draft.started:
             return
-        self._draft_item = MeasureItem(draft.current(), self.describe, interactive=False)
+        self._draft_item = MeasureItem(draft.current(), self.describe, self._image_width(), interactive=False)
         self._draft_item.setParentItem(self.group)
         if draft.kind == CTR and len(draft.points) == 2:
             self.message.emit(CTR_SECOND_HINT)

@@ -6,19 +6,11 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
-from cxrviewer.measure.annotation import ANGLE, CTR, ELLIPSE, RECTANGLE, TEXT, Annotation
+from cxrviewer.measure.annotation import Annotation
+from cxrviewer.measure.placement import place
 
 from .measure_item import COLOUR, LABEL_FILL, shape_path
 from .orientation import Orientation
-
-
-def _label_point(a: Annotation) -> QPointF:
-    pts = [QPointF(*p) for p in a.points]
-    if a.kind in (ELLIPSE, RECTANGLE, CTR):
-        return QPointF(max(p.x() for p in pts[:2]), min(p.y() for p in pts[:2]))
-    if a.kind == ANGLE:
-        return pts[1]
-    return max(pts, key=lambda p: p.x())
 
 
 def burn_in_annotations(image: QImage, orientation: Orientation, source_size: tuple[int, int],
@@ -41,15 +33,20 @@ def burn_in_annotations(image: QImage, orientation: Orientation, source_size: tu
         painter.drawPath(shape_path(annotation.kind, [QPointF(*p) for p in annotation.points], 14 * scale))
         painter.resetTransform()
         if text:
-            _draw_label(painter, to_view.map(_label_point(annotation)), text, annotation.kind == TEXT, scale)
+            where = place(annotation, source_size[0])
+            _draw_label(painter, to_view.map(QPointF(where.x, where.y)), where.anchor, text, scale)
     painter.end()
 
 
-def _draw_label(painter: QPainter, at: QPointF, text: str, centred: bool, scale: float) -> None:
+def _draw_label(painter: QPainter, at: QPointF, anchor: tuple[float, float], text: str, scale: float) -> None:
     bounds = painter.boundingRect(QRectF(0, 0, 4000, 4000), Qt.AlignmentFlag.AlignLeft, text)
     pad = 3 * scale
-    top = at.y() - bounds.height() / 2 if centred else at.y() - bounds.height() - pad
-    rect = QRectF(at.x() + 2 * pad, top, bounds.width(), bounds.height())
+    rect = QRectF(at.x() - anchor[0] * bounds.width(), at.y() - anchor[1] * bounds.height(),
+                  bounds.width(), bounds.height())
+    # Kept on the film: a label past its edge would be cut off in the file.
+    device = painter.device()
+    rect.moveLeft(min(max(rect.left(), pad), device.width() - rect.width() - pad))
+    rect.moveTop(min(max(rect.top(), pad), device.height() - rect.height() - pad))
     painter.fillRect(rect.adjusted(-pad, -pad, pad, pad), QColor(*LABEL_FILL))
     painter.setPen(QColor(COLOUR))
     painter.drawText(rect, Qt.AlignmentFlag.AlignLeft, text)

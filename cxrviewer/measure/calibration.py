@@ -15,7 +15,7 @@ PIXEL_SPACING = "PixelSpacing"
 IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"
 
 NOTE_DETECTOR = "at the detector"
-NOTE_NO_SPACING = "no pixel spacing in the file"
+NOTE_NO_SPACING = "no pixel spacing"
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,15 @@ class Calibration:
 
     @property
     def note(self) -> str:
-        """What a length needs beside it: '' for Pixel Spacing."""
+        """What a length needs beside it: '' for Pixel Spacing. Areas and CTR spans in px
+        and px² need none (the unit says it), so they take ``detector_note`` instead."""
         if not self.calibrated:
             return NOTE_NO_SPACING
         return NOTE_DETECTOR if self.source == IMAGER_PIXEL_SPACING else ""
+
+    @property
+    def detector_note(self) -> str:
+        return NOTE_DETECTOR if self.note == NOTE_DETECTOR else ""
 
     def scale(self) -> tuple[float, float]:
         """(x, y) size of one pixel in the unit: columns run along x, rows along y."""

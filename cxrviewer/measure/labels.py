@@ -22,12 +22,12 @@ def _length(value: float, cal: Calibration) -> str:
     return f"{value:.1f} {cal.unit}" if cal.calibrated else f"{value:.0f} {cal.unit}"
 
 
-def _with_note(text: str, cal: Calibration) -> str:
-    return f"{text} ({cal.note})" if cal.note else text
+def _with_note(text: str, note: str) -> str:
+    return f"{text} ({note})" if note else text
 
 
 def ruler_label(a: Annotation, cal: Calibration) -> str:
-    return _with_note(_length(length(*a.points, cal), cal), cal)
+    return _with_note(_length(length(*a.points, cal), cal), cal.note)
 
 
 def angle_label(a: Annotation, cal: Calibration) -> str:
@@ -38,7 +38,7 @@ def ctr_label(a: Annotation, cal: Calibration) -> str:
     ratio, cardiac, thoracic = cardiothoracic_ratio(a.points, cal)
     shown = f"{ratio:.2f}" if math.isfinite(ratio) else "–"
     spans = f"cardiac {_length(cardiac, cal)} / thoracic {_length(thoracic, cal)}"
-    return f"CTR {shown}\n{_with_note(spans, cal)}"
+    return f"CTR {shown}\n{_with_note(spans, cal.detector_note)}"
 
 
 def roi_label(a: Annotation, cal: Calibration, pixels: np.ndarray | None) -> str:
@@ -50,7 +50,7 @@ def roi_label(a: Annotation, cal: Calibration, pixels: np.ndarray | None) -> str
         lines += [f"mean {_number(s.mean)}  SD {_number(s.sd)}",
                   f"min {_number(s.minimum)}  max {_number(s.maximum)}"]
     lines.append(_with_note(f"area {area:.1f} {cal.area_unit}" if cal.calibrated
-                            else f"area {area:.0f} {cal.area_unit}", cal))
+                            else f"area {area:.0f} {cal.area_unit}", cal.detector_note))
     return "\n".join(lines)
 
 
