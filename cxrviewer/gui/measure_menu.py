@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMainWindow, QToolBar
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QToolBar
 
+from cxrviewer.measure import gsps
 from cxrviewer.measure.annotation import ANGLE, ARROW, CTR, ELLIPSE, RECTANGLE, RULER, TEXT
+
+log = logging.getLogger(__name__)
 
 # Action id -> the kind it draws (None: no tool, the view pans).
 TOOLS = {"tool_none": None, "tool_ruler": RULER, "tool_angle": ANGLE, "tool_ellipse": ELLIPSE,
@@ -34,6 +39,10 @@ def build_measure_ui(window: QMainWindow, actions: Mapping[str, QAction], layer)
     menu.addActions([actions[name] for name in TOOLS])
     menu.addSeparator()
     menu.addActions([actions[name] for name in _EDITS])
+    if gsps.available():  # highdicom is optional: without it, no such item
+        menu.addSeparator()
+        menu.addAction("Export as DICOM presentation state…").triggered.connect(
+            lambda: export_presentation_state(window, layer))
     _place_before(window, menu, "&Go")
 
     bar = QToolBar("Measure", window)
@@ -57,6 +66,29 @@ def measure_handlers(layer) -> dict:
     tools["tool_none"] = lambda _=False: layer.escape()
     return {**tools, "delete_measurement": layer.delete_selected, "undo_measurement": layer.undo,
             "clear_measurements": layer.clear_all}
+
+
+def export_presentation_state(window: QMainWindow, layer, target: Path | None = None) -> Path | None:
+    """The current DICOM image's measurements as a GSPS file beside nothing of the patient's
+    unless the reader picks that folder."""
+    image = window.canvas.image
+    if image is None or image.kind != "dicom" or not layer.annotations():
+        window.status.showMessage("Nothing to export: a DICOM image with measurements is needed.", 6000)
+        return None
+    if target is None:
+        start = str(Path(window._last_dir()) / f"{image.path.stem}_measurements_pr.dcm")
+        chosen, _ = QFileDialog.getSaveFileName(window, "Export presentation state", start, "DICOM (*.dcm)")
+        if not chosen:
+            return None
+        target = Path(chosen)
+    try:
+        gsps.write_presentation_state(image.path, layer.labelled(), target)
+    except (OSError, ValueError) as exc:
+        log.warning("presentation state export failed: %s", type(exc).__name__)
+        window.status.showMessage(f"Could not export {target.name}: {exc}", 10000)
+        return None
+    window.status.showMessage(f"Exported {target.name}", 5000)
+    return target
 
 
 def _action_for(kind) -> str:

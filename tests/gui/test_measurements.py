@@ -97,3 +97,16 @@ def _rgb(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGB888)
     raw = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
     return raw.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()].reshape(image.height(), -1, 3).copy()  # before the QImage goes
+
+
+def test_presentation_state_export_from_the_viewer(qtbot, data_folder, window, dicom_dir, tmp_path):
+    pytest.importorskip("highdicom")
+    import pydicom
+
+    from cxrviewer.gui.measure_menu import export_presentation_state
+
+    _open(qtbot, window, dicom_dir / HIP)
+    window.measure.add(Annotation(RULER, ((100, 1000), (1600, 1000))))
+    written = export_presentation_state(window, window.measure, tmp_path / "pr.dcm")
+    texts = [t.UnformattedTextValue for t in pydicom.dcmread(written).GraphicAnnotationSequence[0].TextObjectSequence]
+    assert texts == ["300.0 mm"]
