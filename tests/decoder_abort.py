@@ -17,7 +17,7 @@ def abort_decoder_on(monkeypatch, file_name: str) -> None:
     """Any DecoderPool's decoder dies of SIGABRT once it is sent a file called ``file_name``."""
     ask = DecoderPool._ask
 
-    def ask_then_abort(pool, decoder, path):
+    def ask_then_abort(pool, decoder, path, *frame):
         if path.name == file_name:
             send = decoder.conn.send
 
@@ -26,6 +26,6 @@ def abort_decoder_on(monkeypatch, file_name: str) -> None:
                 os.kill(decoder.process.pid, signal.SIGABRT)
 
             decoder.conn.send = send_then_abort  # this decoder dies, so it is never asked again
-        return ask(pool, decoder, path)
+        return ask(pool, decoder, path, *frame)
 
     monkeypatch.setattr(DecoderPool, "_ask", ask_then_abort)

@@ -53,13 +53,14 @@ class ImageHeader:
     frames: int
 
 
-def check_first_frame(ds: Dataset, path: Path, tsuid: UID) -> None:
-    """Raise CorruptImageError if frame 0's codestream header is malformed or disagrees with the image header."""
+def check_first_frame(ds: Dataset, path: Path, tsuid: UID, index: int = 0) -> None:
+    """Raise CorruptImageError if the codestream header of frame ``index`` (0: the first) is
+    malformed or disagrees with the image header."""
     check = _check_for(tsuid)
     if check is None:
         return
     header = _image_header(ds)
-    frame = _first_frame(ds, header.frames)
+    frame = _first_frame(ds, header.frames, index)
     if frame is None:
         return  # pydicom fails on these fragments the same way, before any decoder runs
     codec = _SHORT_NAMES[tsuid]
@@ -86,14 +87,14 @@ def _image_header(ds: Dataset) -> ImageHeader:
                        int_attr(ds, "BitsAllocated"), int_attr(ds, "NumberOfFrames") or 1)
 
 
-def _first_frame(ds: Dataset, frames: int) -> bytes | None:
-    """Frame 0 as pydicom's decoders will get it (offset tables and fragment joining alike)."""
+def _first_frame(ds: Dataset, frames: int, index: int = 0) -> bytes | None:
+    """Frame ``index`` as pydicom's decoders will get it (offset tables and fragment joining alike)."""
     offsets = None
     if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
         table, lengths = ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths
         offsets = (table, lengths) if len(table) == len(lengths) else None  # pydicom ignores a mismatched pair
     try:
-        return get_frame(ds.PixelData, 0, number_of_frames=frames, extended_offsets=offsets)
+        return get_frame(ds.PixelData, index, number_of_frames=frames, extended_offsets=offsets)
     except Exception:  # noqa: BLE001 - malformed fragments: pydicom raises again when decoding
         return None
 

@@ -1,4 +1,4 @@
-"""Load a DICOM file into a LoadedImage (first frame, values on the file's scale, windows)."""
+"""Load a DICOM file into a LoadedImage (one frame, values on the file's scale, windows)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pydicom.dataset import Dataset
 
 from cxrviewer.imaging.autowindow import auto_window, full_range_window
 
-from .dicom_codecs import decode_first_frame
+from .dicom_codecs import decode_frame
+from .dicom_identity import read_identity
 from .dicom_meta import flat_metadata
+from .dicom_orientation import patient_axes
 from .dicom_pixels import color_to_gray, is_color, modality_values, photometric_of, shows_inverted
 from .dicom_read import read_dataset
 from .dicom_windows import file_windows
@@ -21,10 +23,14 @@ from .image import LoadedImage, Window
 log = logging.getLogger(__name__)
 
 
-def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
-    """``bare``: the file lacks the preamble and 'DICM' marker (see read_dataset)."""
+def load_dicom(path: Path, bare: bool = False, frame_index: int = 0) -> LoadedImage:
+    """``bare``: the file lacks the preamble and 'DICM' marker (see read_dataset).
+    ``frame_index``: which frame (0-based) to decode; only that one is decoded."""
     ds = read_dataset(path, bare=bare)
-    frame = decode_first_frame(ds, path)
+    frames = max(_int(ds, "NumberOfFrames"), 1)
+    if not 0 <= frame_index < frames:
+        raise CorruptImageError(f"{path.name}: has no frame {frame_index + 1} (it holds {frames})")
+    frame = decode_frame(ds, path, frame_index)
     pixels, windows, inverted = _display_values(ds, frame, path)
     default = windows[0] if windows else _unstored_default(ds, frame, pixels)
     spacing = _pixel_spacing(ds)
@@ -36,7 +42,9 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
         presets=tuple(windows) or (default,),
         photometric=photometric_of(ds),
         bits=_int(ds, "BitsStored") or _int(ds, "BitsAllocated") or frame.dtype.itemsize * 8,
-        frames=max(_int(ds, "NumberOfFrames"), 1),
+        frames=frames,
+        frame_index=frame_index,
+        patient_axes=patient_axes(ds),
         modality=_text(ds, "Modality"),
         body_part=_text(ds, "BodyPartExamined"),
         view_position=_text(ds, "ViewPosition"),
@@ -44,6 +52,7 @@ def load_dicom(path: Path, bare: bool = False) -> LoadedImage:
         pixel_spacing=spacing[0] if spacing else None,
         spacing_source=spacing[1] if spacing else "",
         instance_uid=_text(ds, "SOPInstanceUID"),
+        identity=read_identity(ds),
         display_inverted=inverted,
         windows_from_file=bool(windows),
     )

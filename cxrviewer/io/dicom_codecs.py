@@ -1,4 +1,8 @@
-"""Decode a DICOM's first frame, turning codec failures into messages people can act on."""
+"""Decode one frame of a DICOM, turning codec failures into messages people can act on.
+
+Only the frame asked for is decoded: pydicom slices it out of native pixel data and
+hands a compressed file's decoder that frame's fragments alone.
+"""
 
 from __future__ import annotations
 
@@ -55,30 +59,34 @@ _ENCAPSULATED_END = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"  # Sequence Delimitation
 
 
 def decode_first_frame(ds: Dataset, path: Path) -> np.ndarray:
-    """Frame 0 of the pixel data: (rows, cols) or (rows, cols, samples) for colour.
+    return decode_frame(ds, path, 0)
+
+
+def decode_frame(ds: Dataset, path: Path, index: int) -> np.ndarray:
+    """Frame ``index`` (0-based) of the pixel data: (rows, cols) or (rows, cols, samples) for colour.
 
     YBR data comes back as RGB; palette data as indices (see to_grayscale).
     """
     tsuid = UID(str(ds.file_meta.TransferSyntaxUID))
     first, *fallbacks = _plugins_to_try(tsuid, path)
-    check_first_frame(ds, path, tsuid)  # GDCM and OpenJPEG must not see a codestream the header contradicts
+    check_first_frame(ds, path, tsuid, index)  # GDCM and OpenJPEG must not see a codestream the header contradicts
     try:
-        return _decode_with(ds, first, path)
+        return _decode_with(ds, first, path, index)
     except CorruptImageError:
         raise  # out of memory: another plugin would not fare better
     except Exception as exc:  # noqa: BLE001 - pydicom and its plugins raise many types
         for plugin in fallbacks:
             try:
-                return _decode_with(ds, plugin, path)
+                return _decode_with(ds, plugin, path, index)
             except Exception:  # noqa: BLE001 - report the preferred plugin's failure
                 log.debug("fallback plugin %r failed on %s too", plugin, tsuid.name)
         raise _decode_error(exc, tsuid, path) from exc
 
 
-def _decode_with(ds: Dataset, plugin: str, path: Path) -> np.ndarray:
+def _decode_with(ds: Dataset, plugin: str, path: Path, index: int = 0) -> np.ndarray:
     try:
         with quiet_warnings():
-            return pixel_array(ds, index=0, decoding_plugin=plugin)
+            return pixel_array(ds, index=index, decoding_plugin=plugin)
     except MemoryError as exc:
         raise CorruptImageError(f"{path.name}: not enough memory to decode this image") from exc
 

@@ -12,7 +12,9 @@ import numpy as np
 # Window is imaging's type; re-exported here because every image carries its windows.
 from cxrviewer.imaging.window import Window
 
-__all__ = ["LoadedImage", "Window"]
+from .dicom_identity import NO_IDENTITY, ImageIdentity
+
+__all__ = ["ImageIdentity", "LoadedImage", "Window"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +41,7 @@ class LoadedImage:
     photometric: str  # as stored in the file: MONOCHROME1, MONOCHROME2, RGB, L, ...
     bits: int  # bits stored per sample
     frames: int = 1
+    frame_index: int = 0  # which of ``frames`` (0-based) ``pixels`` holds
     modality: str = ""
     body_part: str = ""
     view_position: str = ""
@@ -52,6 +55,12 @@ class LoadedImage:
     spacing_source: str = ""
     # SOP Instance UID (DICOM), "" otherwise: names the image for its saved annotations.
     instance_uid: str = ""
+    # Patient, study, series and instance (DICOM; empty for PNG/JPEG): grouping, priors, reports.
+    identity: ImageIdentity = NO_IDENTITY
+    # The patient directions (DICOM LPS unit vectors) of the stored image's rows (left to right)
+    # and columns (top to bottom), from ImageOrientationPatient or PatientOrientation; None
+    # when the file does not say (the viewer then shows no orientation letters).
+    patient_axes: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 2:

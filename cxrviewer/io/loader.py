@@ -26,8 +26,11 @@ from .raster import load_raster
 log = logging.getLogger(__name__)
 
 
-def load_image(path: str | Path) -> LoadedImage:
-    """Decode a DICOM, PNG or JPEG file into a display-ready LoadedImage."""
+def load_image(path: str | Path, frame: int = 0) -> LoadedImage:
+    """Decode a DICOM, PNG or JPEG file into a display-ready LoadedImage.
+
+    ``frame``: which frame (0-based) of a multi-frame DICOM; PNG and JPEG show their first.
+    """
     path = Path(path)
     head = _read_head(path)
     kind = sniff_kind(head)
@@ -35,7 +38,7 @@ def load_image(path: str | Path) -> LoadedImage:
         raise NotAnImageError(f"{path.name}: {describe_non_image(head)}")
     try:
         if kind == "dicom":
-            return load_dicom(path, bare=head[128:132] != b"DICM")
+            return load_dicom(path, bare=head[128:132] != b"DICM", frame_index=frame)
         return load_raster(path, kind)
     except ImageLoadError:
         raise

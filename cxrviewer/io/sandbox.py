@@ -13,7 +13,7 @@ anything else.
     image = pool.load(path)         # LoadedImage, or raises ImageLoadError
     pool.close()
 
-Only plain data crosses the pipe (the path in; the LoadedImage's fields, the name
+Only plain data crosses the pipe (the path and a frame number in; the LoadedImage's fields, the name
 of a shared-memory block, or an error class name and its message out).
 """
 
@@ -100,13 +100,14 @@ def _decoder_main(conn, memory_limit: int) -> None:
     while True:
         trim_heap()  # the last file's memory goes back to the system while we wait
         try:
-            path = conn.recv()
+            request = conn.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if request is None:
             return
+        path, frame = request if isinstance(request, tuple) else (request, 0)
         try:
-            image = load_image(path)
+            image = load_image(path, frame)
         except ImageLoadError as exc:
             conn.send(("error", type(exc).__name__, str(exc)))
             continue
@@ -209,14 +210,15 @@ class DecoderPool:
         for _ in range(max(1, processes)):
             self._idle.put(None)  # a slot: the process starts on first use
 
-    def load(self, path: str | Path) -> LoadedImage:
+    def load(self, path: str | Path, frame: int = 0) -> LoadedImage:
+        """Frame ``frame`` (0-based) of ``path``: only that frame is decoded."""
         path = Path(path)
         if self._closed:
             raise RuntimeError("the decoder pool is closed")
         decoder = self._idle.get()
         try:
             decoder = decoder if decoder is not None and decoder.alive() else self._start()
-            reply = self._ask(decoder, path)
+            reply = self._ask(decoder, path, frame)
         except BaseException:
             # Crashed, hung or interrupted mid-file: that child's state is unknown.
             self._retire(decoder)
@@ -243,9 +245,9 @@ class DecoderPool:
             if decoder in self._all:
                 self._all.remove(decoder)
 
-    def _ask(self, decoder: _Decoder, path: Path) -> tuple:
+    def _ask(self, decoder: _Decoder, path: Path, frame: int = 0) -> tuple:
         try:
-            decoder.conn.send(str(path))
+            decoder.conn.send((str(path), int(frame)))
             ready = decoder.conn.poll(self.timeout_s)
         except (OSError, EOFError):
             ready = False
@@ -338,7 +340,7 @@ def default_pool() -> DecoderPool:
         return _DEFAULT
 
 
-def load_image_isolated(path: str | Path) -> LoadedImage:
+def load_image_isolated(path: str | Path, frame: int = 0) -> LoadedImage:
     """``load_image`` in a decoder process: a crash, hang or memory blow-up becomes an ImageLoadError.
 
     CXR_DECODERS=0 decodes in this process instead (debugging only: a decoder crash then
@@ -347,5 +349,5 @@ def load_image_isolated(path: str | Path) -> LoadedImage:
     if os.environ.get("CXR_DECODERS") == "0":
         from .loader import load_image
 
-        return load_image(path)
-    return default_pool().load(path)
+        return load_image(path, frame)
+    return default_pool().load(path, frame)
