@@ -1,4 +1,4 @@
-"""DIMSE through pynetdicom: C-ECHO, study-level C-FIND, and C-GET of a study into the cache.
+"""DIMSE through pynetdicom: C-ECHO, study-level C-FIND, C-GET of a study into the cache, C-STORE.
 
 For PACSes without DICOMweb. Every association has the node's time-out on connect,
 ACSE, DIMSE and the network, so a dead or silent peer fails in seconds. C-GET
@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from pydicom import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_role, evt
 from pynetdicom.sop_class import (ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
                                   SecondaryCaptureImageStorage, StudyRootQueryRetrieveInformationModelFind,
@@ -83,6 +84,37 @@ def get_study(node: DimseNode, study_uid: str, cache: InstanceCache,
     return refs
 
 
+def store(node: DimseNode, datasets: Sequence[Dataset]) -> None:
+    """C-STORE ``datasets`` (our SR and Secondary Capture) on one association; PacsError if any is refused."""
+    sop_classes = list(dict.fromkeys(str(ds.SOPClassUID) for ds in datasets))
+    contexts = [(sop, [ExplicitVRLittleEndian, ImplicitVRLittleEndian]) for sop in sop_classes]
+    refused = []
+    with _association(node, contexts) as assoc:
+        for ds in datasets:
+            try:
+                status = assoc.send_c_store(ds)
+            except (ValueError, RuntimeError):  # no context accepted for its SOP class / transfer syntax
+                refused.append("no presentation context")
+                continue
+            if not status or "Status" not in status:
+                raise PacsUnreachable(f"C-STORE: {_name(node)} did not answer within {node.timeout_s:g} s")
+            if int(status.Status) not in (0x0000, 0xB000, 0xB006, 0xB007):
+                refused.append(f"status 0x{int(status.Status):04X}")
+    if refused:
+        raise PacsError(f"C-STORE: {_name(node)} refused {len(refused)} of {len(datasets)} object(s) "
+                        f"({', '.join(sorted(set(refused)))})")
+
+
+class DimseStore:
+    """A DIMSE node as the result sender's store target (the DICOMweb node's ``store`` twin)."""
+
+    def __init__(self, node: DimseNode) -> None:
+        self.node = node
+
+    def store(self, datasets: Sequence[Dataset], study_uid: str) -> None:  # noqa: ARG002 - same call as STOW-RS
+        store(self.node, datasets)
+
+
 def _image_series(node: DimseNode, study_uid: str, modalities: tuple[str, ...]) -> list[str]:
     found: list[str] = []
     with _association(node, [StudyRootQueryRetrieveInformationModelFind]) as assoc:
@@ -121,7 +153,10 @@ def _association(node: DimseNode, contexts, **kwargs) -> Iterator:
     for timeout in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
         setattr(ae, timeout, node.timeout_s)
     for context in contexts:
-        ae.add_requested_context(context)
+        if isinstance(context, tuple):  # (SOP class, transfer syntaxes)
+            ae.add_requested_context(*context)
+        else:
+            ae.add_requested_context(context)
     assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, **kwargs)
     if assoc.is_rejected:
         raise PacsAuthError(f"{_name(node)} rejected the association (is our AE title "
@@ -165,6 +200,10 @@ def _study_identifier(query: StudyQuery, modality: str) -> Dataset:
         setattr(identifier, keyword, value)
     identifier.ModalitiesInStudy = modality
     return identifier
+
+
+def describe(node: DimseNode) -> str:
+    return _name(node)
 
 
 def _name(node: DimseNode) -> str:
