@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train-lungs": ("training.lungs.train", "train the lung-field segmenter on images with lung masks"),
     "predict": ("cxrviewer.cli.predict", "run the model on images"),
     "pacs": ("cxrviewer.cli.pacs", "find studies on a PACS, read their images, send the results back"),
+    "listen": ("cxrviewer.cli.listen", "receive chest radiographs over DICOM (C-STORE), read each, keep a worklist"),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CRASHED = 0, 1, 2, 3
