@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from cxrviewer.pacs.dicomweb import DicomWebPacs
 from cxrviewer.pacs.errors import PacsError
 from cxrviewer.pacs.query import DEFAULT_LIMIT, StudyQuery, StudySummary, parse_date
 
-from .pacs import EXIT_FAILED, EXIT_OK, EXIT_USAGE, complain, node_from_args
+from .pacs import EXIT_FAILED, EXIT_OK, EXIT_USAGE, client_from_args, complain
 
 JSON_KEYS = ("study_uid", "patient_id", "patient_name", "accession", "study_date", "description", "modalities",
              "series", "instances")
@@ -34,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
         query = StudyQuery(patient_id=args.patient_id, patient_name=args.patient_name, accession=args.accession,
                            study_uid=args.study, date_from=_date(args.date_from), date_to=_date(args.date_to),
                            modalities=args.modality, limit=args.limit)
-        pacs = DicomWebPacs(node_from_args(args))
-        studies = pacs.find_studies(query)
+        studies = client_from_args(args).find_studies(query)
     except PacsError as exc:  # a bad argument, an unreachable node, refused credentials: fix the call
         complain("find", exc)
         return EXIT_USAGE

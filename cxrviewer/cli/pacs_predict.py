@@ -1,5 +1,6 @@
-"""`cxr pacs predict`: retrieve studies (WADO-RS), read their images like `cxr predict`, and with
-``--send-results`` store an SR and a heat-map Secondary Capture per image back (STOW-RS).
+"""`cxr pacs predict`: retrieve studies (WADO-RS, or C-GET with --dimse), read their images like
+`cxr predict`, and with ``--send-results`` store an SR and a heat-map Secondary Capture per image
+back (STOW-RS, or C-STORE).
 
 Each line is a `cxr predict` record (same keys, same meaning; ``path`` is the cached file)
 plus ``study_uid``, ``series_uid`` and ``sop_uid``. Decoding goes through the sandboxed
@@ -16,12 +17,12 @@ from pathlib import Path
 
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
 from cxrviewer.pacs.cache import DEFAULT_MAX_BYTES, InstanceCache, check_uid
-from cxrviewer.pacs.dicomweb import DicomWebPacs
+from cxrviewer.pacs.client import PacsClient
 from cxrviewer.pacs.errors import PacsAuthError, PacsError, PacsUnreachable
 from cxrviewer.pacs.query import StudyQuery
-from cxrviewer.pacs.retrieve import InstanceRef, retrieve_study
+from cxrviewer.pacs.retrieve import InstanceRef
 
-from .pacs import EXIT_FAILED, EXIT_OK, EXIT_USAGE, complain, node_from_args
+from .pacs import EXIT_FAILED, EXIT_OK, EXIT_USAGE, client_from_args, complain
 from .pacs_results import CliResultSender
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        pacs = DicomWebPacs(node_from_args(args))
+        pacs = client_from_args(args)
         cache = InstanceCache(args.cache_dir, args.cache_size_mb * 2**20)
         studies, failed = _study_uids(pacs, args)
     except PacsError as exc:  # bad arguments, unreachable node, refused credentials
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed or total == 0 else EXIT_OK
 
 
-def _study_uids(pacs: DicomWebPacs, args) -> tuple[list[str], int]:
+def _study_uids(pacs: PacsClient, args) -> tuple[list[str], int]:
     """The studies to read, and how many accessions found none."""
     if args.study:
         return list(dict.fromkeys(check_uid(uid, "Study Instance UID") for uid in args.study)), 0
@@ -95,7 +96,7 @@ def _read_study(pacs, cache, study_uid: str, engine, args, sender) -> tuple[int,
     """(images read, failures) for one study; StudyProblem when it has nothing to read."""
     from . import predict
 
-    study = retrieve_study(pacs, study_uid, cache, args.modality)
+    study = pacs.retrieve(study_uid, cache, args.modality)
     for message in study.skipped:
         complain("predict", f"study {study_uid}: {message}")
     refs = {ref.path: ref for ref in study.images}

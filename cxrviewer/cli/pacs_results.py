@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxrviewer.pacs.dicomweb import DicomWebPacs
+from cxrviewer.pacs.client import PacsClient
 from cxrviewer.pacs.errors import PacsAuthError, PacsError, PacsUnreachable
 from cxrviewer.pacs.retrieve import InstanceRef
 from cxrviewer.pacs.send import ResultSender
@@ -13,7 +13,7 @@ from .pacs import complain
 
 
 class CliResultSender:
-    def __init__(self, pacs: DicomWebPacs, model_dir: Path) -> None:
+    def __init__(self, pacs: PacsClient, model_dir: Path) -> None:
         self._sender = ResultSender(pacs, model_dir)
 
     def send(self, ref: InstanceRef, record: dict, result, image) -> bool:

@@ -12,7 +12,6 @@ from pydicom.uid import generate_uid
 
 from cxrviewer.io.image import LoadedImage
 
-from .dicomweb import DicomWebPacs
 from .model_identity import ModelIdentity
 from .results_dicom import build_reading_sr
 from .retrieve import InstanceRef
@@ -23,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class ResultSender:
-    def __init__(self, pacs: DicomWebPacs, model_dir: Path) -> None:
+    """``pacs``: anything with ``store(datasets, study_uid)`` (DicomWebPacs, a PacsClient, DimseStore)."""
+
+    def __init__(self, pacs, model_dir: Path) -> None:
         self.pacs = pacs
         self.model = ModelIdentity.from_model_dir(model_dir)
         self._series: dict[str, tuple[str, str]] = {}  # study -> (SR series, SC series)
