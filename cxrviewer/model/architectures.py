@@ -9,6 +9,7 @@ the CAM target layer is a dotted name (``stages.8``) reachable with get_submodul
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ class CxrClassifier(nn.Module):
         self.classifier = nn.Linear(feature_dim, num_classes)
         self.feature_dim = feature_dim
         self.ood_tap = max(0, len(stages) - 2)
+        # Set (a frozen copy of stages[ood_tap]) when that stage was retrained, e.g. by
+        # `cxr adapt`: the OOD descriptor keeps coming from the weights its statistics
+        # were fitted with, so the detector stays valid while the classifier moves.
+        self.ood_stage: nn.Module | None = None
 
     @property
     def cam_target_layer(self) -> str:
@@ -76,6 +81,19 @@ class CxrClassifier(nn.Module):
             raise ValueError(f"OOD layer must be stages.N with N < {len(self.stages)}, got {name!r}")
         self.ood_tap = int(index)
 
+    def freeze_ood_stage(self, stage: nn.Module | None = None) -> None:
+        """Keep ``stage`` (default: a copy of stages[ood_tap] as it is now) for the OOD descriptor."""
+        frozen = copy.deepcopy(stage if stage is not None else self.stages[self.ood_tap])
+        for parameter in frozen.parameters():
+            parameter.requires_grad_(False)
+        self.ood_stage = frozen.eval()
+
+    def train(self, mode: bool = True) -> CxrClassifier:
+        super().train(mode)
+        if self.ood_stage is not None:
+            self.ood_stage.eval()  # its batch-norm statistics are part of what the detector was fitted on
+        return self
+
     def forward_stages(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Run stages[start:stop]; start=0 includes the adapter."""
         if start == 0:
@@ -88,9 +106,14 @@ class CxrClassifier(nn.Module):
         """(logits, OOD descriptor (N, 2 * channels at stage ood_tap))."""
         if start > self.ood_tap:
             raise ValueError(f"the OOD descriptor is taken at stage {self.ood_tap}, before start stage {start}")
-        x = self.forward_stages(x, start, self.ood_tap + 1)
-        descriptor = torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
-        x = self.forward_stages(x, self.ood_tap + 1)
+        if self.ood_stage is None:
+            x = self.forward_stages(x, start, self.ood_tap + 1)
+            tapped, rest = x, self.ood_tap + 1
+        else:
+            x = self.forward_stages(x, start, self.ood_tap)
+            tapped, rest = self.ood_stage(x), self.ood_tap
+        descriptor = torch.cat([tapped.mean(dim=(2, 3)), tapped.std(dim=(2, 3))], dim=1)
+        x = self.forward_stages(x, rest)
         return self.classifier(self.dropout(self.pool(x))), descriptor
 
     def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:

@@ -61,16 +61,18 @@ class Predictor:
         config = contents.config
         model = build_model(config.architecture, len(config.labels))
         try:
-            model.load_state_dict(contents.state_dict, strict=True)
-        except RuntimeError as exc:
-            raise ModelFormatError(f"weights do not fit {config.architecture}: {exc}") from exc
-        try:
             if config.ood.layer:
                 model.set_ood_layer(config.ood.layer)
             if config.cam_target_layer:
                 model.get_submodule(config.cam_target_layer)  # fail now, not in the Grad-CAM view
         except (ValueError, AttributeError) as exc:
             raise ModelFormatError(f"model.json names a layer {config.architecture} does not have: {exc}") from exc
+        if any(key.startswith("ood_stage.") for key in contents.state_dict):
+            model.freeze_ood_stage()  # an adapted model: its OOD descriptor has weights of its own
+        try:
+            model.load_state_dict(contents.state_dict, strict=True)
+        except RuntimeError as exc:
+            raise ModelFormatError(f"weights do not fit {config.architecture}: {exc}") from exc
         device = resolve_device(device)
         segmenter = load_required_segmenter(config, device, lung_dir) if config.preprocessing.lung_crop else None
         return cls(model, config, MahalanobisOOD.from_tensors(contents.extra_tensors), device, segmenter)

@@ -195,3 +195,36 @@ def test_progress_gives_one_overall_fraction_and_the_time_left(monkeypatch, caps
     assert [e["overall"] for e in events] == [0.1, 0.625, 0.625]
     assert events[0]["eta_s"] == pytest.approx(90.0)  # 10 s for 10 %: 90 s left
     assert events[1]["eta_s"] == pytest.approx(20 * 0.375 / 0.625, abs=0.1)
+
+
+def test_finetuning_the_tap_stage_keeps_the_base_ood_descriptor(site_csv, random_model_dir, tmp_path):
+    """Fine-tuning retrains the OOD tap stage; the adapted model's OOD descriptor must stay the base's."""
+    from cxrviewer.io import load_image
+    from cxrviewer.model.export import export_model_dir
+    from training.adapt.features import extract, split_stage
+    from training.adapt.methods import finetune
+    from training.adapt.site_data import load_site_data
+
+    base = Predictor.from_dir(random_model_dir, device="cpu")
+    site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path / "cache", 2, 0,
+                       torch.device("cpu"), 16)
+    adapted = finetune(base.model, features, site.present, epochs=3, lr=1e-2, l2sp=0.0)
+    tap = base.model.ood_tap
+    assert split_stage(base.model) == tap
+    assert any(not torch.equal(a, b) for a, b in zip(adapted.stages[tap].parameters(),
+                                                     base.model.stages[tap].parameters()))
+    out = tmp_path / "adapted"
+    export_model_dir(out, adapted, base.labels, base.config.preprocessing, 1.0, base.ood.to("cpu"),
+                     base.config.ood.threshold, training={}, card="test")
+    reloaded = Predictor.from_dir(out, device="cpu")
+    assert reloaded.model.ood_stage is not None
+    images = [load_image(s.path) for s in site.samples[:4]]
+    batch = torch.from_numpy(np.stack([base.preprocess(image).array for image in images]))
+    with torch.inference_mode():
+        logits_before, before = base.model.forward_with_features(batch)
+        logits_after, after = reloaded.model.forward_with_features(batch)
+    torch.testing.assert_close(after, before)
+    assert not torch.allclose(logits_after, logits_before)  # the classifier did move
+    assert [p.ood_score for p in reloaded.predict(images)] == pytest.approx([p.ood_score for p in base.predict(images)],
+                                                                             rel=1e-5)

@@ -1,7 +1,8 @@
 """The candidate adaptations. Each takes the base model and cached features, returns a new model.
 
-Only the tail after ``split_stage`` ever changes, so the OOD descriptor stays the base
-model's. Classes the site has no images of cannot be learned there: unless source
+Only the tail after ``split_stage`` ever changes; when fine-tuning changes the OOD tap
+stage, the adapted model keeps the base model's copy of it for the OOD descriptor, so
+the descriptor stays the base model's. Classes the site has no images of cannot be learned there: unless source
 images are mixed in, their classifier rows stay exactly as they were.
 
 * ``recalibrate``: a temperature and a per-class bias on the base logits (prior shift).
@@ -25,7 +26,7 @@ from torch import nn
 
 from cxrviewer.model.architectures import CxrClassifier
 
-from .features import FeatureSet, split_stage
+from .features import FeatureSet, ood_stage, split_stage
 
 log = logging.getLogger("training.adapt")
 
@@ -144,6 +145,8 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
     """Train the stages after the split and the head on augmented views, with L2-SP and source mixing."""
     adapted = copy.deepcopy(model)
     start = split_stage(adapted)
+    if start <= adapted.ood_tap:  # the tap stage is retrained: keep the base's copy for the OOD descriptor
+        adapted.freeze_ood_stage(ood_stage(model))
     params = [p for stage in list(adapted.stages)[start:] for p in stage.parameters()]
     params += list(adapted.classifier.parameters())
     anchors = [p.detach().clone() for p in params]
@@ -168,6 +171,8 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
             progress("fine-tuning", epoch, epochs, epoch=f"{epoch}/{epochs}", loss=loss)
     for p in adapted.parameters():
         p.requires_grad_(True)
+    if adapted.ood_stage is not None:
+        adapted.ood_stage.requires_grad_(False)
     return adapted.eval()
 
 
