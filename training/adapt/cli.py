@@ -9,7 +9,7 @@ the model's labels, obvious spellings of them ("COVID-19" for "covid") or mapped
 with ``--label-map SITE=MODEL,...``; a site may lack some of the model's classes.
 
 The site images are split into grouped folds; every candidate method
-(recalibration, a linear head, fine-tuning the last stages) is measured out of
+(recalibration, a linear head, fine-tuning the last block group and the head) is measured out of
 fold, the best is refitted on all site images and written to OUT as a model
 directory for the viewer, `cxr predict` and `cxr evaluate`, with OUT/adaptation.json
 and a MODEL_CARD.md holding the before/after numbers.
