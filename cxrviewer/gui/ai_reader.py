@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from cxrviewer.inference.requests import BatchProgress, InferenceError, InferenceResult, ModelInfo, ModelLoadFailure
 from cxrviewer.inference.work_queue import QueueFullError
 from cxrviewer.inference.worker import InferenceWorker
-from cxrviewer.io import LoadedImage, display_basics
+from cxrviewer.io import LoadedImage
 
 from . import model_summary
 from .ai_format import list_badge
@@ -50,7 +50,6 @@ class AiReader(QObject):
         self.current_image: LoadedImage | None = None
         self.current_result: InferenceResult | None = None
         self.results: OrderedDict[Path, InferenceResult] = OrderedDict()
-        self.patients: dict[Path, dict[str, str]] = {}  # only for exports the reader asks to identify
         self._interactive_id = 0
         self._cam_auto_hidden = False  # hidden by us for an out-of-distribution image, not by the reader
         self._batches: dict[int, BatchProgress] = {}
@@ -87,8 +86,6 @@ class AiReader(QObject):
         """A new image is on screen: read it (latest wins) with a heat map."""
         self.current_image = image
         self.current_result = None
-        basics = display_basics(image)
-        self.patients[image.path] = {"patient_name": basics["patient_name"], "patient_id": basics["patient_id"]}
         self.pane.reset_cam_target()
         self._restore_cam_choice()
         self._submit_current()
@@ -167,7 +164,6 @@ class AiReader(QObject):
         self.cancel_batches()
         self.image_cleared("Open an image to have it analysed.")
         self.results.clear()
-        self.patients.clear()
 
     def batch_running(self) -> bool:
         return bool(self._batches)

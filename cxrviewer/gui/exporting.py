@@ -3,7 +3,8 @@
 The PNG carries the image's measurements and annotations as drawn on screen.
 
 "Include patient identifiers in exports" is off at every start (never remembered):
-when off, the PNG carries no corner text and the report names files only.
+when off, the PNG carries no corner text and the report names files only (with their
+Study, Series and SOP Instance UIDs, which link a result back to the PACS).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class Exporter:
             return None
         in_list = [p for p in window.image_list.paths() if p in ai.results]  # the worklist order
         labels = ai.model_info.labels
-        rows = report_export.report_rows({p: ai.results[p] for p in in_list}, labels, self.identifying, ai.patients)
+        rows = report_export.report_rows({p: ai.results[p] for p in in_list}, labels, self.identifying,
+                                         window.list_panel.study_index.as_mapping())
         names = report_export.columns(labels, self.identifying)
         written: list = []
         done = self._finish(lambda: written.extend(report_export.write_report(base, rows, names,

@@ -69,6 +69,8 @@ class ImageList(QListWidget):
     """One row per file. ``currentPathChanged`` fires when the reader picks a row."""
 
     currentPathChanged = Signal(object)  # Path
+    rowsChanged = Signal()  # rows added or removed (the study tree regroups)
+    readingChanged = Signal(object)  # Path: its AI reading or failure mark changed
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -107,6 +109,8 @@ class ImageList(QListWidget):
             self.addItem(item)
             self._rows[path] = item
             added.append(path)
+        if added:
+            self.rowsChanged.emit()
         return added
 
     def paths(self) -> list[Path]:
@@ -138,6 +142,7 @@ class ImageList(QListWidget):
         self.clear()
         self._rows.clear()
         self._opened = 0
+        self.rowsChanged.emit()
 
     # ----- AI readings and triage order -------------------------------------------------
     def set_reading(self, path: Path, result) -> None:
@@ -150,6 +155,7 @@ class ImageList(QListWidget):
         item.setText(f"{path.name}\n{list_badge(result, self._sort_label)}")
         item.setForeground(QBrush(_OOD_COLOUR) if result.ood_flag else QBrush())
         item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
+        self.readingChanged.emit(path)
 
     def mark_analysis_failed(self, path: Path, message: str) -> None:
         item = self._rows.get(path)
@@ -159,6 +165,7 @@ class ImageList(QListWidget):
         item.setData(_RESULT_ROLE, None)
         item.setText(f"{path.name}\n(not analysed)")
         item.setToolTip(f"{path}\n\n{message}")
+        self.readingChanged.emit(path)
 
     def clear_readings(self) -> None:
         """Another model: the old readings no longer apply."""
@@ -169,7 +176,13 @@ class ImageList(QListWidget):
                 item.setText(f"{path.name}\n{_NO_READING}")
                 item.setForeground(QBrush())
                 item.setToolTip(str(path))
+                self.readingChanged.emit(path)
         self.resort()
+
+    def result_for(self, path: Path):
+        """The InferenceResult (without its map) behind a row's reading, or None."""
+        item = self._rows.get(path)
+        return item.data(_RESULT_ROLE) if item is not None else None
 
     def reading_text(self, path: Path) -> str:
         item = self._rows.get(path)
@@ -211,6 +224,7 @@ class ImageList(QListWidget):
         item.setData(_SORT_ROLE, _sort_key(item, self._sort_label))
         item.setForeground(QBrush(_FAILED_COLOUR))
         item.setToolTip(f"{path}\n\n{reason}")
+        self.readingChanged.emit(path)
 
     def error_for(self, path: Path) -> str | None:
         item = self._rows.get(path)

@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from cxrviewer.imaging.windowing import standard_presets
 from cxrviewer.io import ImageLoadError, LoadedImage, Window
+from cxrviewer.io.dicom_identity import ImageIdentity
 from cxrviewer.io.sandbox import load_image_isolated
 
 from cxrviewer.tasks.qt_thread import TaskThread
@@ -54,6 +55,8 @@ class LoadResult:
     image: LoadedImage | None = None
     presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
+    # Patient/study/series from the header, for previews (a display result's image carries its own).
+    identity: ImageIdentity | None = None
     files: tuple[Path, ...] = ()  # for scan results
     skipped: tuple[tuple[Path, str], ...] = ()  # scan results: (entry, why it was left out)
     error: str | None = None
@@ -99,7 +102,7 @@ def _load(job: Job, token: CancelToken) -> LoadResult | None:
     if token.is_cancelled():
         return None
     if job.purpose != DISPLAY:
-        return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail)
+        return LoadResult(job.request_id, job.path, job.purpose, thumbnail=thumbnail, identity=image.identity)
     # Percentiles over megapixels: done here, not on the UI thread.
     return LoadResult(job.request_id, job.path, job.purpose, image=image,
                       presets=standard_presets(image), thumbnail=thumbnail)

@@ -322,6 +322,8 @@ class MainWindow(QMainWindow):
             self.image_list.mark_failed(result.path, result.error)
         elif result.thumbnail is not None:
             self.image_list.set_thumbnail(result.path, result.thumbnail)
+        if result.purpose in (DISPLAY, THUMBNAIL):  # the header was read: group the file by its study
+            self.list_panel.note_identity(result.path, result.image.identity if result.image else result.identity)
         if result.purpose != DISPLAY or result.request_id != self._display_request:
             return  # a preview, or a stale answer to a request the reader moved on from
         if result.error is not None:

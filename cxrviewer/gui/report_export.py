@@ -1,9 +1,11 @@
 """The batch report: one row per analysed image, as CSV and JSON, written atomically (no Qt).
 
-Privacy: by default a row names the image by its file name only, and nothing from
-the image header is written. ``include_identifiers=True`` (the reader ticked
-"Include patient identifiers") adds the full path and the patient name and ID
-known for the image.
+Every row carries the image's Study, Series and SOP Instance UIDs (empty for PNG/JPEG), so
+a result links back to the PACS. Privacy: by default nothing else from the header is
+written and the image is named by its file name only. ``include_identifiers=True`` (the
+reader ticked "Include patient identifiers") adds the full path, the patient name and ID
+and the accession number, for every row: they come from the header the loader read when
+the file was listed, not only from the images that were displayed.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from pathlib import Path
 
 from cxrviewer import __version__
 from cxrviewer.atomic_files import atomic_write_bytes
+from cxrviewer.io.dicom_identity import NO_IDENTITY, ImageIdentity
+from cxrviewer.io.display_basics import format_person_name
 
 from .dialogs import NOT_FOR_DIAGNOSIS
 
 BASE_COLUMNS = ("file", "label", "confidence", "uncertain", "ood_flag", "ood_score")
-IDENTIFIER_COLUMNS = ("path", "patient_name", "patient_id")
+LINK_COLUMNS = ("study_instance_uid", "series_instance_uid", "sop_instance_uid")
+IDENTIFIER_COLUMNS = ("path", "patient_name", "patient_id", "accession_number")
 
 
 def report_rows(results: Mapping[Path, object], labels: Sequence[str], include_identifiers: bool = False,
-                patients: Mapping[Path, Mapping[str, str]] | None = None) -> list[dict]:
-    """Plain dicts, in the order given; ``results`` maps image path -> InferenceResult."""
+                identities: Mapping[Path, ImageIdentity] | None = None) -> list[dict]:
+    """Plain dicts, in the order given; ``results`` maps image path -> InferenceResult,
+    ``identities`` image path -> what its header said (missing: a file that names nothing)."""
     rows = []
     for path, result in results.items():
+        ident = (identities or {}).get(path, NO_IDENTITY)
         row = {
             "file": path.name,
             "label": result.label,
@@ -38,10 +45,11 @@ def report_rows(results: Mapping[Path, object], labels: Sequence[str], include_i
             "ood_score": round(float(result.ood_score), 4),
         }
         row.update({f"p_{label}": _rounded(result.probabilities.get(label)) for label in labels})
+        row.update({"study_instance_uid": ident.study_uid, "series_instance_uid": ident.series_uid,
+                    "sop_instance_uid": ident.sop_instance_uid})
         if include_identifiers:
-            known = (patients or {}).get(path, {})
-            row.update({"path": str(path), "patient_name": known.get("patient_name", ""),
-                        "patient_id": known.get("patient_id", "")})
+            row.update({"path": str(path), "patient_name": format_person_name(ident.patient_name),
+                        "patient_id": ident.patient_id, "accession_number": ident.accession_number})
         rows.append(row)
     return rows
 
@@ -51,7 +59,7 @@ def _rounded(value: float | None) -> float | None:
 
 
 def columns(labels: Sequence[str], include_identifiers: bool) -> list[str]:
-    names = [*BASE_COLUMNS, *(f"p_{label}" for label in labels)]
+    names = [*BASE_COLUMNS, *(f"p_{label}" for label in labels), *LINK_COLUMNS]
     return names + list(IDENTIFIER_COLUMNS) if include_identifiers else names
 
 
