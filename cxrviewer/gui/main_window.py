@@ -19,6 +19,8 @@ from cxrviewer.resources import bundled_model_dir
 from . import dialogs
 from .ai_reader import AiReader
 from .canvas import EMPTY_MESSAGE, ImageCanvas
+from .compare_menu import build_compare_ui
+from .compare_view import CompareView
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
 from .exporting import Exporter
 from .image_list import ImageList
@@ -58,7 +60,8 @@ class MainWindow(QMainWindow):
         self._select_after_scan: set[int] = set()
 
         self.canvas = ImageCanvas(self)
-        self.setCentralWidget(self.canvas)
+        self.compare = CompareView(self.canvas, self)  # single canvas unless View ▸ Layout says otherwise
+        self.setCentralWidget(self.compare)
         self.measure = MeasureLayer(self.canvas, annotations_folder(self.settings), self)
         self.overlay = CornerOverlay(self.canvas)
         self.image_list = ImageList()
@@ -71,6 +74,7 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(self)
         self.actions_by_id = build_actions(self, self._handlers())
         self._build_menus()
+        self.compare_actions = build_compare_ui(self, self.compare)
         self._connect()
         self._restore_layout()
         # Last, so a failure above cannot leave a thread running behind a half-built window.
@@ -159,6 +163,9 @@ class MainWindow(QMainWindow):
         self.canvas.cursorMoved.connect(self.status.show_pixel)
         self.canvas.cursorLeft.connect(self.status.clear_pixel)
         self.measure.message.connect(lambda text: self.status.showMessage(text, 8000))
+        self.canvas.imageChanged.connect(lambda _image: self.compare.refresh())
+        self.list_panel.regrouped.connect(self.compare.refresh)
+        self.image_list.readingChanged.connect(self.compare.refresh_captions)
 
     # ----- opening ----------------------------------------------------------
     def open_paths(self, paths: Iterable[Path | str], remember: bool = True) -> None:
@@ -410,5 +417,6 @@ class MainWindow(QMainWindow):
         if self.adapt_dialog is not None:
             self.adapt_dialog.process.shutdown()  # no training process outlives the viewer
         self.ai.close()  # a forward pass in progress finishes; the thread is never terminated
+        self.compare.shutdown()
         self.loader.shutdown()
         super().closeEvent(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from cxrviewer.io.dicom_identity import ImageIdentity
@@ -26,6 +26,8 @@ STUDIES, WORKLIST = 0, 1
 
 
 class ImageListPanel(QWidget):
+    regrouped = Signal()  # the study tree was rebuilt from what the loader has read (priors may be new)
+
     def __init__(self, image_list: ImageList, parent=None) -> None:
         super().__init__(parent)
         self.image_list = image_list
@@ -35,7 +37,7 @@ class ImageListPanel(QWidget):
         self._regroup_timer = QTimer(self)
         self._regroup_timer.setSingleShot(True)
         self._regroup_timer.setInterval(REGROUP_DELAY_MS)
-        self._regroup_timer.timeout.connect(self.study_tree.rebuild)
+        self._regroup_timer.timeout.connect(self.regroup_now)
         self.sort_picker = QComboBox()
         self.sort_picker.setToolTip("Order the list as a worklist by the AI's probability of a class "
                                     "(images flagged as unlike the training data come after)")
@@ -93,6 +95,7 @@ class ImageListPanel(QWidget):
     def regroup_now(self) -> None:
         self._regroup_timer.stop()
         self.study_tree.rebuild()
+        self.regrouped.emit()
 
     def _on_rows_changed(self) -> None:
         if self.image_list.count() == 0:

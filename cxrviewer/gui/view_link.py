@@ -1,0 +1,103 @@
+"""Linked viewports: zoom, pan and window/level made on one canvas follow on the others.
+
+Zoom and pan are linked in the image's own proportions (the same part of each film is in
+view, whatever its pixel size); the window is copied as it is where both images have the
+same kind and bit depth (the same scale), else moved to the same place in each image's
+value range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from PySide6.QtCore import QObject, QRectF
+
+from cxrviewer.io import LoadedImage, Window
+
+from .canvas import ImageCanvas
+
+
+def relative_view(canvas: ImageCanvas) -> tuple[float, float, float, float] | None:
+    """The visible rectangle as fractions of the displayed image (x, y, width, height)."""
+    if canvas.image is None:
+        return None
+    view, image = canvas.view.viewRect(), canvas.displayed_rect()
+    if image.width() <= 0 or image.height() <= 0:
+        return None
+    return ((view.x() - image.x()) / image.width(), (view.y() - image.y()) / image.height(),
+            view.width() / image.width(), view.height() / image.height())
+
+
+def apply_relative_view(canvas: ImageCanvas, rel: tuple[float, float, float, float]) -> None:
+    if canvas.image is None:
+        return
+    image = canvas.displayed_rect()
+    x, y, w, h = rel
+    canvas.view.setRange(rect=QRectF(image.x() + x * image.width(), image.y() + y * image.height(),
+                                     w * image.width(), h * image.height()), padding=0)
+
+
+def mapped_window(window: Window, source: LoadedImage, target: LoadedImage) -> Window:
+    """``window`` as set on ``source``, for ``target``."""
+    if source.kind == target.kind and source.bits == target.bits:
+        return window
+    (s_lo, s_hi), (t_lo, t_hi) = source.value_range, target.value_range
+    scale = (t_hi - t_lo) / max(s_hi - s_lo, 1e-6)
+    center = t_lo + (window.center - s_lo) * scale
+    return Window("Linked", center, max(window.width * scale, 1e-3), window.function)
+
+
+class ViewLink(QObject):
+    """Links every canvas given; ``enabled`` turns it on and off (on by default)."""
+
+    def __init__(self, canvases: list[ImageCanvas], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.canvases = canvases
+        self.enabled = True
+        self._applying = False
+        for canvas in canvases:
+            canvas.view.sigRangeChanged.connect(lambda *_a, c=canvas: self._on_range(c))
+            canvas.windowChanged.connect(lambda window, c=canvas: self._on_window(c, window))
+
+    def _targets(self, source: ImageCanvas) -> list[ImageCanvas]:
+        return [c for c in self.canvases if c is not source and c.isVisible() and c.image is not None]
+
+    def _on_range(self, source: ImageCanvas) -> None:
+        if not self.enabled or self._applying:
+            return
+        rel = relative_view(source)
+        if rel is None:
+            return
+        self._applying = True
+        try:
+            for target in self._targets(source):
+                apply_relative_view(target, rel)
+        finally:
+            self._applying = False
+
+    def _on_window(self, source: ImageCanvas, window: Window) -> None:
+        if not self.enabled or self._applying or source.image is None or window is None:
+            return
+        self._applying = True
+        try:
+            for target in self._targets(source):
+                target.set_window(mapped_window(window, source.image, target.image))
+        finally:
+            self._applying = False
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """A new image going into a viewport must not push its default view onto the others."""
+        applying, self._applying = self._applying, True
+        try:
+            yield
+        finally:
+            self._applying = applying
+
+    def follow(self, source: ImageCanvas) -> None:
+        """Bring the others to ``source``'s view now (after linking was turned on)."""
+        if source.image is not None:
+            self._on_range(source)
+            if source.window is not None:
+                self._on_window(source, source.window)
