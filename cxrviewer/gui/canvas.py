@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QTransform
+from PySide6.QtGui import QPainter, QTransform
 from PySide6.QtWidgets import QLabel
 
 from cxrviewer.imaging.voi import display_table
@@ -55,6 +55,7 @@ class ImageCanvas(pg.GraphicsView):
     orientationChanged = Signal(object)  # Orientation
     zoomChanged = Signal(float)  # percent
     imageChanged = Signal(object)  # the LoadedImage now shown, or None once cleared
+    frameChanged = Signal(object)  # another frame of the same image (LoadedImage); the view is kept
     # image column, row and value under the cursor; value is None off the image
     cursorMoved = Signal(int, int, object)
     cursorLeft = Signal()
@@ -81,6 +82,7 @@ class ImageCanvas(pg.GraphicsView):
 
         self._image: LoadedImage | None = None
         self._window: Window | None = None
+        self._first_window: Window | None = None  # the window the image opened with: what reset restores
         self._inverted = False
         self._orientation = Orientation()
         self._message = self._make_message_label()
@@ -88,6 +90,7 @@ class ImageCanvas(pg.GraphicsView):
         self.view.windowDragged.connect(self._on_window_drag)
         self.view.fitRequested.connect(self.fit)
         self.view.sigRangeChanged.connect(self._emit_zoom)
+        self.set_smooth(True)
         self.show_message(EMPTY_MESSAGE)
 
     # ----- layers -------------------------------------------------------
@@ -105,7 +108,7 @@ class ImageCanvas(pg.GraphicsView):
     def set_image(self, image: LoadedImage, window: Window | None = None) -> None:
         """Show a new image with a fresh view: default window, upright, fitted."""
         self._image = image
-        self._window = window or image.window
+        self._window = self._first_window = window or image.window
         self._inverted = False
         self._orientation = Orientation()
         self.cam.clear()  # a map belongs to one image
@@ -120,11 +123,25 @@ class ImageCanvas(pg.GraphicsView):
         self.orientationChanged.emit(self._orientation)
         self.imageChanged.emit(image)
 
+    def show_frame(self, image: LoadedImage) -> None:
+        """Another frame of the image on screen, in the same window, zoom, rotation and flips."""
+        if self._image is None or image.path != self._image.path or image.pixels.shape != self._image.pixels.shape:
+            self.set_image(image, self._window)
+            return
+        self._image = image
+        levels, lut = self._display_table()
+        self.base.setImage(image.pixels, autoLevels=False, levels=levels, lut=lut)
+        # The AI read the first frame: its heat map and lung outline are not drawn over another.
+        first = image.frame_index == 0
+        self.overlay.setVisible(self.cam.wanted and self.cam.has_map() and first)
+        self.lungs.item.setVisible(self.lungs.wanted and self.lungs.has_outline() and first)
+        self.frameChanged.emit(image)
+
     def reset_view(self) -> None:
         """Back to how the image first appeared: default window, not inverted, upright, fitted."""
         if self._image is None:
             return
-        self.set_window(self._image.window)
+        self.set_window(self._first_window or self._image.window)
         self.set_inverted(False)
         self.set_orientation(Orientation())
 
@@ -232,6 +249,21 @@ class ImageCanvas(pg.GraphicsView):
 
     def zoom_out(self) -> None:
         self.view.scaleBy((_ZOOM_STEP, _ZOOM_STEP))
+
+    def actual_size(self) -> None:
+        """1:1: one image pixel to one screen pixel, about the centre of the view."""
+        pixel = self.view.viewPixelSize()[0]
+        if self._image is not None and pixel > 0 and math.isfinite(pixel):
+            self.view.scaleBy((1 / pixel, 1 / pixel))
+
+    @property
+    def smooth(self) -> bool:
+        return bool(self.renderHints() & QPainter.RenderHint.SmoothPixmapTransform)
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Enlarged pixels interpolated (bilinear) or drawn as blocks (nearest neighbour)."""
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        self.viewport().update()
 
     def zoom_percent(self) -> float:
         pixel = self.view.viewPixelSize()[0]

@@ -1,9 +1,10 @@
 """Decoding and folder walking off the UI thread.
 
-A TaskThread (cxrviewer.tasks) takes jobs from a TaskQueue with three lanes: the
+A TaskThread (cxrviewer.tasks) takes jobs from a TaskQueue with five lanes: the
 image the reader asked for first (latest wins: asking for another image cancels
-it), then folder scans, then list previews, so the wanted image is never stuck
-behind a folder's worth of thumbnails. Results come back as plain frozen
+it), then the frame of a multi-frame image asked for (latest wins too), its
+neighbours decoded ahead, then folder scans, then list previews, so the wanted
+image is never stuck behind a folder's worth of thumbnails. Results come back as plain frozen
 dataclasses through the thread's queued signal.
 
 Cancellation is cooperative: cancelled jobs leave the queue, a running decode
@@ -35,12 +36,17 @@ from .thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DISPLAY", "SCAN", "THUMBNAIL", "ImageLoader", "LoadResult"]
+__all__ = ["DISPLAY", "FRAME", "FRAME_AHEAD", "SCAN", "THUMBNAIL", "ImageLoader", "LoadResult"]
 
 DISPLAY = "display"  # the image the reader asked to see
 SCAN = "scan"  # walk a folder for image files
 THUMBNAIL = "thumbnail"  # a preview for the image list
-LANES = (Lane(DISPLAY, Policy.LATEST_WINS), Lane(SCAN), Lane(THUMBNAIL))
+FRAME = "frame"  # another frame of the multi-frame image on screen (latest wins, like DISPLAY)
+FRAME_AHEAD = "frame_ahead"  # its neighbours, decoded ahead while the reader looks
+FRAME_PURPOSES = (FRAME, FRAME_AHEAD)
+# The reader's next frame comes before list previews: a neighbour frame is what they look at next.
+LANES = (Lane(DISPLAY, Policy.LATEST_WINS), Lane(FRAME, Policy.LATEST_WINS), Lane(FRAME_AHEAD), Lane(SCAN),
+         Lane(THUMBNAIL))
 
 _SHUTDOWN_WAIT_MS = 30_000
 
@@ -51,7 +57,7 @@ class LoadResult:
 
     request_id: int
     path: Path
-    purpose: str  # DISPLAY, SCAN or THUMBNAIL
+    purpose: str  # DISPLAY, SCAN, THUMBNAIL, FRAME or FRAME_AHEAD
     image: LoadedImage | None = None
     presets: tuple[Window, ...] = ()  # the five standard windows, for display results
     thumbnail: np.ndarray | None = None
@@ -71,6 +77,7 @@ class Job:
     request_id: int
     path: Path
     purpose: str
+    frame: int = 0  # 0-based, for FRAME and FRAME_AHEAD
 
 
 def describe_failure(path: Path, exc: BaseException) -> str:
@@ -91,9 +98,11 @@ def _scan(job: Job, token: CancelToken) -> LoadResult | None:
 
 def _load(job: Job, token: CancelToken) -> LoadResult | None:
     try:
-        image = load_image_isolated(job.path)  # a crashing decoder must not take the viewer down
+        image = load_image_isolated(job.path, job.frame)  # a crashing decoder must not take the viewer down
         if token.is_cancelled():
             return None
+        if job.purpose in FRAME_PURPOSES:
+            return LoadResult(job.request_id, job.path, job.purpose, image=image)
         thumbnail = make_thumbnail(image)
     except Exception as exc:  # any failure is reported, never raised into Qt
         log.info("load failed: %s", type(exc).__name__)  # no path: it may name a patient
@@ -142,8 +151,8 @@ class ImageLoader(QObject):
             app.aboutToQuit.connect(self.shutdown)
         self._thread.start()
 
-    def request(self, path: Path, purpose: str = DISPLAY) -> int:
-        """Queue a job; a display request supersedes the display request waiting or running."""
+    def request(self, path: Path, purpose: str = DISPLAY, frame: int = 0) -> int:
+        """Queue a job; a display (or frame) request supersedes the one waiting or running."""
         if self._closed:
             raise RuntimeError("loader is shut down")
         path = Path(path)
@@ -151,8 +160,13 @@ class ImageLoader(QObject):
             # A display job brings its thumbnail too; no need to decode the file twice.
             self._queue.cancel(THUMBNAIL, where=lambda job: job.path == path)
         request_id = next(self._ids)
-        self._queue.put(purpose, Job(request_id, path, purpose))
+        self._queue.put(purpose, Job(request_id, path, purpose, frame))
         return request_id
+
+    def cancel_frames(self) -> None:
+        """Drop the frame jobs waiting (the reader left that image); a running one is not reported."""
+        for lane in FRAME_PURPOSES:
+            self._queue.cancel(lane)
 
     def cancel_pending(self) -> None:
         """Drop every waiting job and flag the running one; its result will not be reported."""

@@ -24,15 +24,17 @@ from .compare_view import CompareView
 from .corner_overlay import CornerOverlay, display_lines, geometry_lines, patient_lines, study_lines
 from .exporting import Exporter
 from .image_list import ImageList
-from .loader import DISPLAY, SCAN, THUMBNAIL, ImageLoader, LoadResult
+from .loader import DISPLAY, FRAME_PURPOSES, SCAN, THUMBNAIL, ImageLoader, LoadResult
 from .measure_layer import MeasureLayer, annotations_folder
 from .measure_menu import build_measure_ui, measure_handlers
 from .menus import build_actions, build_menu_bar
 from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
+from .screen_fit import first_geometry
 from .status_bar import ViewerStatusBar
 from .tag_panel import TagPanel
 from .triage_panel import ImageListPanel
+from .view_tools import ViewTools
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.compare)
         self.measure = MeasureLayer(self.canvas, annotations_folder(self.settings), self)
         self.overlay = CornerOverlay(self.canvas)
+        self.view_tools = ViewTools(self)  # orientation letters, magnifier, smoothing, 1:1, frames
         self.image_list = ImageList()
         self.list_panel = ImageListPanel(self.image_list)
         self.tag_panel = TagPanel()
@@ -80,6 +83,7 @@ class MainWindow(QMainWindow):
         # Last, so a failure above cannot leave a thread running behind a half-built window.
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_loaded)
+        self.view_tools.attach(self.loader, self.actions_by_id)  # frames of multi-frame images
         # The model loads in the worker's thread, started once the window has been painted:
         # importing torch holds the GIL for long stretches and would delay the first paint.
         self.ai = AiReader(self, model_dir)
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
             "export_report": lambda: self.exporter.export_report(),
             "help": self.show_help,
             **measure_handlers(self.measure),
+            **self.view_tools.handlers(),
         }
 
     def _build_menus(self) -> None:
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
         self.canvas.invertChanged.connect(self._on_view_changed)
         self.canvas.orientationChanged.connect(self._on_view_changed)
         self.canvas.zoomChanged.connect(self._on_view_changed)
+        self.canvas.frameChanged.connect(self._on_view_changed)
         self.canvas.windowChanged.connect(self.status.show_window)
         self.canvas.windowChanged.connect(self.window_menu.show_current)
         self.canvas.invertChanged.connect(self.window_menu.show_inverted)
@@ -325,6 +331,8 @@ class MainWindow(QMainWindow):
         if result.purpose == SCAN:
             self._on_scanned(result)
             return
+        if result.purpose in FRAME_PURPOSES:
+            return  # another frame of the image on screen: view_tools.frames has it
         if result.error is not None:
             self.image_list.mark_failed(result.path, result.error)
         elif result.thumbnail is not None:
@@ -373,6 +381,7 @@ class MainWindow(QMainWindow):
 
     def set_overlay_visible(self, visible: bool) -> None:
         self.overlay.set_visible(visible)
+        self.view_tools.set_letters_visible(visible)
         self.status.showMessage("Corner information " + ("shown" if visible else "hidden"), 2000)
 
     def _on_view_changed(self, *_args) -> None:
@@ -405,8 +414,10 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen()
+            if screen is not None:  # first start: most of the screen, not Qt's size from the docks
+                self.setGeometry(first_geometry(screen.availableGeometry()))
         if state is None or not self.restoreState(state):
             QTimer.singleShot(0, self._default_dock_sizes)  # docks can only be sized once laid out
 

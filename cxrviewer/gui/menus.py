@@ -11,11 +11,11 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 from .shortcuts import SHORTCUTS
 from .window_menu import WindowLevelMenu
 
-_VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "rotate", "flip_h", "flip_v", "reset",
-               None, "toggle_overlay", "toggle_cam", "toggle_lungs")
+_VIEW_ITEMS = ("zoom_in", "zoom_out", "fit", "actual_size", "rotate", "rotate_ccw", "flip_h", "flip_v", "reset",
+               None, "toggle_overlay", "toggle_magnifier", "toggle_smooth", "toggle_cam", "toggle_lungs")
 _AI_ITEMS = ("toggle_cam", "toggle_lungs", None, "cancel_batch")
 _MODEL_ITEMS = ("load_model", "model_card", None, "adapt_model", "use_bundled_model")
-_GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image")
+_GO_ITEMS = ("previous_image", "next_image", "first_image", "last_image", None, "previous_frame", "next_frame")
 
 
 def build_actions(window: QMainWindow, handlers: Mapping[str, Callable]) -> dict[str, QAction]:
@@ -57,7 +57,7 @@ def build_menu_bar(window: QMainWindow, actions: Mapping[str, QAction], recent_m
 
     window_menu = WindowLevelMenu([actions[f"preset_{n}"] for n in range(1, 6)], actions["invert"], window)
     bar.addMenu(window_menu)
-    bar.addMenu("&Go").addActions([actions[name] for name in _GO_ITEMS])
+    _add_items(bar.addMenu("&Go"), actions, _GO_ITEMS)
     _add_items(bar.addMenu("&AI"), actions, _AI_ITEMS)
     _add_items(bar.addMenu("&Model"), actions, _MODEL_ITEMS)
 

@@ -38,6 +38,9 @@ class Orientation:
     def rotated_cw(self) -> Orientation:
         return self._then(_ROTATE_CW)
 
+    def rotated_ccw(self) -> Orientation:
+        return self._then(_ROTATE_CW.T)
+
     def flipped_h(self) -> Orientation:
         return self._then(_FLIP_H)
 
