@@ -1,6 +1,8 @@
 """File ▸ Export: the view as a PNG and the AI report of opened images, without patient data by default.
 
-The PNG carries the image's measurements and annotations as drawn on screen.
+The PNG carries the image's measurements and annotations as drawn on screen, and below
+the film a caption with the research-use line, the AI reading and the model (no patient
+data, so always). Burned-in corner text leaves out the zoom: the file is at full size.
 
 "Include patient identifiers in exports" is off at every start (never remembered):
 when off, the PNG carries no corner text and the report names files only (with their
@@ -16,7 +18,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
 from . import report_export, view_export
+from .corner_overlay import display_lines
+from .export_caption import caption_lines, with_caption
 from .measure_paint import burn_in_annotations
+from .model_summary import model_name
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +53,31 @@ class Exporter:
         burn_in_annotations(image, canvas.orientation, (canvas.image.width, canvas.image.height),
                             window.measure.labelled())
         if self.identifying:
-            view_export.burn_in_corners(image, {c: window.overlay.text(c).splitlines() for c in view_export.CORNERS})
+            view_export.burn_in_corners(image, self._corners())
+        image = with_caption(image, self._caption())
         return self._finish(lambda: view_export.save_png_atomic(image, path), path)
+
+    def _corners(self) -> dict[str, list[str]]:
+        window = self._window
+        corners = {c: window.overlay.text(c).splitlines() for c in view_export.CORNERS}
+        corners["bottom_left"] = display_lines(window.canvas.window, None)  # no 'Zoom 44 %' at full size
+        return corners
+
+    def _caption(self) -> list[str]:
+        window, ai = self._window, self._window.ai
+        image = window.canvas.image
+        model = model_name(ai.model_info) if ai.model_info is not None else None
+        cam_label = getattr(ai.results.get(image.path), "cam_label", None) if self._cam_shown() else None
+        return caption_lines(ai.results.get(image.path), model, ai.model_version, cam_label, image.frame_index)
+
+    def _cam_shown(self) -> bool:
+        canvas = self._window.canvas
+        return canvas.cam.is_showing()  # hidden on frames the AI did not read (ImageCanvas.show_frame)
 
     def _compose(self):
         canvas = self._window.canvas
         cam = canvas.cam
-        shown = cam.is_showing()
+        shown = self._cam_shown()
         return view_export.compose_rgb(canvas.image, canvas.window, canvas.inverted,
                                        cam.map_u8 if shown else None, cam.lut, cam.opacity if shown else 0.0)
 

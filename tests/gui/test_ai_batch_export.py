@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from cxrviewer.gui import view_export
+from cxrviewer.gui.ai_format import label_title
+from cxrviewer.gui.model_summary import model_name
 
 from .conftest import AI_TIMEOUT_MS, show_and_read, wait_until_shown
 
@@ -119,13 +121,14 @@ def test_png_export_is_the_full_resolution_view_without_patient_text(qtbot, conf
     assert out == tmp_path / "view.png" and sorted(p.name for p in tmp_path.iterdir()) == ["view.png"]
     image = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB888)
     height, width = window.canvas.image.pixels.shape
-    assert (image.width(), image.height()) == (height, width)  # a quarter turn swaps the sides
+    assert image.width() == height and image.height() > width  # a quarter turn swaps the sides; caption below
     cam = window.canvas.cam
     expected = view_export.compose_rgb(window.canvas.image, window.canvas.window, False, cam.map_u8, cam.lut,
                                        cam.opacity)
     rotated = np.rot90(expected, k=-1)  # clockwise, as R turns the view
-    assert np.array_equal(_array(image), rotated)
+    assert np.array_equal(_array(image)[:width], rotated)  # every pixel of the film, untouched
     assert PATIENT_NAME.encode() not in out.read_bytes()
+    assert "Research use only" in image.text("Description")  # the caption has no patient data, so it is always there
 
 
 def test_png_export_burns_in_the_corner_text_only_when_asked(qtbot, confident_window, chest_cr, tmp_path):
@@ -137,6 +140,29 @@ def test_png_export_burns_in_the_corner_text_only_when_asked(qtbot, confident_wi
     a, b = _array(plain), _array(named)
     assert not np.array_equal(a[corner], b[corner])  # text burned into the top-left corner
     assert np.array_equal(a[a.shape[0] // 2], b[b.shape[0] // 2])  # the middle of the image is untouched
+
+
+def test_png_export_carries_the_reading_model_and_research_use_line(qtbot, confident_window, chest_cr, tmp_path):
+    """Below the film, always (no patient data in it): research use, the AI reading, the model; no zoom."""
+    result = show_and_read(qtbot, confident_window, chest_cr)
+    window = confident_window
+    window.canvas.zoom_in()
+    window.exporter.include_identifiers.setChecked(True)
+    corners = window.exporter._corners()
+    assert not any("Zoom" in line for lines in corners.values() for line in lines)
+    assert "Zoom" in window.overlay.text("bottom_left")  # on screen it stays
+    out = window.exporter.export_view(tmp_path / "view.png")
+    image = QImage(str(out))
+    caption = image.text("Description")
+    lines = caption.splitlines()
+    assert lines[0].startswith("Research use only")
+    assert lines[1].startswith(f"AI reading: {label_title(result.label)}")
+    assert lines[2].startswith(f"Model: {model_name(window.ai.model_info)}, version {window.ai.model_version}")
+    height = window.canvas.image.height
+    strip = _array(image)[height:]
+    assert image.height() > height and strip.shape[0] >= 3 * 12
+    amber = (strip[..., 0] > 200) & (strip[..., 1] > 160) & (strip[..., 2] < 160)
+    assert amber[: strip.shape[0] // 3].any()  # the research-use line, drawn in amber
 
 
 def _array(image: QImage) -> np.ndarray:
@@ -219,4 +245,5 @@ def test_view_export_and_cxr_predict_draw_identical_heat_map_pixels(qtbot, confi
     cli_png = QImage(str(tmp_path / "cams" / f"{chest_dx.stem}.cam.png")).convertToFormat(QImage.Format.Format_RGB888)
     gui_png = QImage(str(exported)).convertToFormat(QImage.Format.Format_RGB888)
     assert result.cam is not None and confident_window.canvas.cam.is_showing()
-    assert np.array_equal(_array(gui_png), _array(cli_png))
+    film = _array(cli_png)
+    assert np.array_equal(_array(gui_png)[: film.shape[0]], film)  # the viewer's caption strip comes below
