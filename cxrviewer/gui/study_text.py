@@ -13,7 +13,7 @@ from cxrviewer.studies import PatientGroup, SeriesGroup
 
 from .ai_format import label_title, list_badge
 
-FILES_TITLE = "Files (PNG, JPEG and DICOM without a study)"
+FILES_TITLE = "Files (no DICOM study)"
 
 
 def patient_title(patient: PatientGroup) -> str:

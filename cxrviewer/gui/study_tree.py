@@ -1,6 +1,6 @@
 """The image list grouped as a study browser: patient -> study -> series -> image.
 
-Columns: the row's name, study date, description, accession number and the AI flag.
+Columns: the row's name, study date, the AI flag, description and accession number.
 Clicking a header sorts every level by that column (the AI column puts abnormal readings
 first); ``set_filter`` hides images that do not match and groups left empty. The tree is a
 view: ImageList keeps the rows, their order and the readings; this widget mirrors them.
@@ -19,8 +19,11 @@ from cxrviewer.studies import ListFilter, PatientGroup, StudyIndex, group_images
 from . import study_text
 from .image_list import ImageList
 
-NAME, DATE, DESCRIPTION, ACCESSION, AI = range(5)
-HEADERS = ("Patient / image", "Date", "Description", "Accession", "AI")
+# Date and the AI flag first after the name: what a narrow dock must still show.
+NAME, DATE, AI, DESCRIPTION, ACCESSION = range(5)
+HEADERS = ("Patient / image", "Date", "AI", "Description", "Accession")
+_NAME_WIDTH = 170  # the tooltip has the full path
+_INDENT = 10
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # {column: key} for _Row.__lt__
 _KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # a group's identity, to keep it collapsed across rebuilds
@@ -55,8 +58,13 @@ class StudyTree(QTreeWidget):
         self.viewport().setAcceptDrops(False)
         self.setSortingEnabled(True)
         self.sortByColumn(DATE, Qt.SortOrder.DescendingOrder)  # newest first, as a reading room lists
-        self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.header().setStretchLastSection(False)
+        self.setIndentation(_INDENT)
+        header = self.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(NAME, _NAME_WIDTH)
+        header.setStretchLastSection(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.currentItemChanged.connect(self._on_current_changed)
         self.itemCollapsed.connect(lambda item: self._collapsed.add(item.data(0, _KEY_ROLE)))
         self.itemExpanded.connect(lambda item: self._collapsed.discard(item.data(0, _KEY_ROLE)))
@@ -105,6 +113,7 @@ class StudyTree(QTreeWidget):
                    order: int) -> QTreeWidgetItem:
         row = _Row(parent if parent is not None else self)
         row.setText(NAME, name)
+        row.setToolTip(NAME, name)
         row.setText(DATE, study_text.date_text(date))
         row.setText(DESCRIPTION, description)
         row.setText(ACCESSION, accession)

@@ -1,9 +1,9 @@
 """Linked viewports: zoom, pan and window/level made on one canvas follow on the others.
 
 Zoom and pan are linked in the image's own proportions (the same part of each film is in
-view, whatever its pixel size); the window is copied as it is where both images have the
-same kind and bit depth (the same scale), else moved to the same place in each image's
-value range.
+view, whatever its pixel size); the window is copied where both images have the same kind
+and bit depth (the same scale). A film on another scale (a 15-bit CR beside an 8-bit DX)
+keeps its own window: a window carried across scales by value range washed such films out.
 """
 
 from __future__ import annotations
@@ -38,14 +38,9 @@ def apply_relative_view(canvas: ImageCanvas, rel: tuple[float, float, float, flo
                                      w * image.width(), h * image.height()), padding=0)
 
 
-def mapped_window(window: Window, source: LoadedImage, target: LoadedImage) -> Window:
-    """``window`` as set on ``source``, for ``target``."""
-    if source.kind == target.kind and source.bits == target.bits:
-        return window
-    (s_lo, s_hi), (t_lo, t_hi) = source.value_range, target.value_range
-    scale = (t_hi - t_lo) / max(s_hi - s_lo, 1e-6)
-    center = t_lo + (window.center - s_lo) * scale
-    return Window("Linked", center, max(window.width * scale, 1e-3), window.function)
+def same_scale(source: LoadedImage, target: LoadedImage) -> bool:
+    """Whether a window's numbers mean the same on both images."""
+    return source.kind == target.kind and source.bits == target.bits
 
 
 class ViewLink(QObject):
@@ -82,7 +77,8 @@ class ViewLink(QObject):
         self._applying = True
         try:
             for target in self._targets(source):
-                target.set_window(mapped_window(window, source.image, target.image))
+                if same_scale(source.image, target.image):
+                    target.set_window(window)
         finally:
             self._applying = False
 

@@ -71,6 +71,25 @@ def test_linked_viewports_zoom_pan_and_window_together(qtbot, window, patient):
     assert relative_view(prior) == pytest.approx(relative_view(main), abs=0.02) and prior.window.center == 60.0
 
 
+def test_a_prior_on_another_scale_keeps_its_own_window(qtbot, window, patient):
+    window.open_paths([patient["prior_pa.dcm"], patient["older_cr.dcm"]], remember=False)
+    wait_until_shown(qtbot, window, patient["prior_pa.dcm"])
+    qtbot.waitUntil(lambda: len(window.list_panel.study_index) == 2, timeout=LOAD_TIMEOUT_MS)
+    window.list_panel.regroup_now()
+    window.compare_actions["layout_1x2"].trigger()
+    prior = window.compare.priors[0]
+    qtbot.waitUntil(lambda: _showing(prior, patient["older_cr.dcm"]), timeout=LOAD_TIMEOUT_MS)
+    own = prior.window
+    window.canvas.set_window(Window("Custom", 90.0, 120.0))  # 8-bit DX numbers mean nothing on the 15-bit CR
+    assert prior.window == own
+    window.canvas.zoom_in()
+    window.canvas.view.translateBy(x=60, y=30)
+    # Zoom and pan still follow: the same centre, the same share of the height (the films' aspects differ,
+    # so the locked aspect widens one of them).
+    (px, py, pw, ph), (mx, my, mw, mh) = relative_view(prior), relative_view(window.canvas)
+    assert (px + pw / 2, py + ph / 2, ph) == pytest.approx((mx + mw / 2, my + mh / 2, mh), abs=0.02)
+
+
 def test_a_patient_without_an_earlier_study_says_so(qtbot, window, patient):
     window.open_paths([patient["older_cr.dcm"]], remember=False)
     wait_until_shown(qtbot, window, patient["older_cr.dcm"])
