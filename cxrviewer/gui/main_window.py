@@ -28,6 +28,7 @@ from .loader import DISPLAY, FRAME_PURPOSES, SCAN, THUMBNAIL, ImageLoader, LoadR
 from .measure_layer import MeasureLayer, annotations_folder
 from .measure_menu import build_measure_ui, measure_handlers
 from .menus import build_actions, build_menu_bar
+from .pacs_menu import PacsIntegration
 from .recent_files import RecentFiles, RecentMenu
 from .results_pane import ResultsPane
 from .screen_fit import first_geometry
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         # importing torch holds the GIL for long stretches and would delay the first paint.
         self.ai = AiReader(self, model_dir)
         self._ai_started = False
+        self.pacs = PacsIntegration(self)  # File ▸ Open from PACS…, AI inbox, AI ▸ Send results to PACS
         self.adapt_dialog = None
         app_data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
         self.adapted_models_root = Path(app_data or Path.home() / ".cxrviewer") / "adapted-models"
@@ -191,6 +193,10 @@ class MainWindow(QMainWindow):
         if folders:
             names = ", ".join(f.name or str(f) for f in folders)
             self.status.showMessage(f"Looking for images in {names}…", 4000)
+
+    def add_paths_quietly(self, files: list[Path]) -> None:
+        """Add files to the list (read by the AI, previews made) without leaving the image on screen."""
+        self._add_files(list(files), select=False)
 
     def _add_files(self, files: list[Path], select: bool) -> None:
         added = self.image_list.add_paths(files)
@@ -428,6 +434,7 @@ class MainWindow(QMainWindow):
         if self.adapt_dialog is not None:
             self.adapt_dialog.process.shutdown()  # no training process outlives the viewer
         self.ai.close()  # a forward pass in progress finishes; the thread is never terminated
+        self.pacs.shutdown()  # a PACS request in flight ends within its node's time-out
         self.compare.shutdown()
         self.loader.shutdown()
         super().closeEvent(event)
