@@ -60,10 +60,52 @@ EXCLUDES = [
     "PySide6.QtXml",
 ]
 
+# The PACS side (cxr pacs, cxr listen, the viewer's Open from PACS): the CLI modules are reached only
+# through importlib; the rest are listed so a refactor that hides an import cannot drop one unnoticed.
+PACS_MODULES = [
+    "cxrviewer.cli.listen",
+    "cxrviewer.cli.pacs",
+    "cxrviewer.cli.pacs_echo",
+    "cxrviewer.cli.pacs_find",
+    "cxrviewer.cli.pacs_predict",
+    "cxrviewer.cli.pacs_results",
+    "cxrviewer.pacs.burn_in",
+    "cxrviewer.pacs.cache",
+    "cxrviewer.pacs.client",
+    "cxrviewer.pacs.dicomweb",
+    "cxrviewer.pacs.dimse",
+    "cxrviewer.pacs.errors",
+    "cxrviewer.pacs.jobs",
+    "cxrviewer.pacs.listener",
+    "cxrviewer.pacs.model_identity",
+    "cxrviewer.pacs.node",
+    "cxrviewer.pacs.query",
+    "cxrviewer.pacs.results_dicom",
+    "cxrviewer.pacs.retrieve",
+    "cxrviewer.pacs.secondary_capture",
+    "cxrviewer.pacs.send",
+    "cxrviewer.pacs.source_header",
+    "cxrviewer.pacs.worklist",
+    # pynetdicom builds its SOP classes and service classes at import, and looks service classes
+    # up by name; highdicom's SR and SC modules are imported from its package __init__ lazily.
+    "pynetdicom.sop_class",
+    "pynetdicom.service_class",
+    "pynetdicom.service_class_n",
+    "highdicom.sr",
+    "highdicom.sc",
+    "dicomweb_client.api",
+]
+
+# Packages whose data files the code reads at run time (highdicom: the standard's IOD/module
+# tables and the sRGB ICC profile it embeds in colour images such as our Secondary Capture).
+DATA_PACKAGES = ["highdicom"]
+
 # Modules reached only through entry points or importlib, which the analysis cannot see.
 HIDDEN_IMPORTS = [
     "cxrviewer.cli.info",
     "cxrviewer.cli.predict",
+    # cxr pacs / cxr listen: subcommands are imported by name (cxrviewer.cli.main.SUBCOMMANDS)
+    *PACS_MODULES,
     "cxrviewer.inference.engine",  # the inference worker imports it with importlib
     "cxrviewer.smoke",
     "gdcm",
@@ -74,7 +116,9 @@ HIDDEN_IMPORTS = [
 
 # Distributions whose dist-info must travel: pylibjpeg discovers its decoders with
 # importlib.metadata.entry_points(), which sees only collected dist-info folders.
-METADATA_DISTRIBUTIONS = ["pylibjpeg", "pylibjpeg-openjpeg", "pylibjpeg-rle", "pydicom", "python-gdcm"]
+# highdicom and dicomweb-client read their own version (and highdicom its requirements) from it.
+METADATA_DISTRIBUTIONS = ["pylibjpeg", "pylibjpeg-openjpeg", "pylibjpeg-rle", "pydicom", "python-gdcm", "highdicom",
+                          "dicomweb-client", "pynetdicom"]
 
 # Qt platform plugins worth shipping: the desktop ones and offscreen (smoke test,
 # CI). eglfs/linuxfb/vnc/minimal/vkkhrdisplay serve embedded devices.
