@@ -1,10 +1,10 @@
 """The batch report: one row per analysed image, as CSV and JSON, written atomically (no Qt).
 
-Every row carries the image's Study, Series and SOP Instance UIDs (empty for PNG/JPEG), so
-a result links back to the PACS. Privacy: by default nothing else from the header is
-written and the image is named by its file name only. ``include_identifiers=True`` (the
-reader ticked "Include patient identifiers") adds the full path, the patient name and ID
-and the accession number, for every row: they come from the header the loader read when
+Every row carries the image's Study, Series and SOP Instance UIDs and accession number
+(empty for PNG/JPEG), so a result links back to the PACS and the RIS order. Privacy: by
+default nothing else from the header is written and the image is named by its file name
+only. ``include_identifiers=True`` (the reader ticked "Include patient identifiers") adds
+the full path and the patient name and ID, for every row: they come from the header the loader read when
 the file was listed, not only from the images that were displayed.
 """
 
@@ -25,8 +25,8 @@ from cxrviewer.io.display_basics import format_person_name
 from .dialogs import NOT_FOR_DIAGNOSIS
 
 BASE_COLUMNS = ("file", "label", "confidence", "uncertain", "ood_flag", "ood_score")
-LINK_COLUMNS = ("study_instance_uid", "series_instance_uid", "sop_instance_uid")
-IDENTIFIER_COLUMNS = ("path", "patient_name", "patient_id", "accession_number")
+LINK_COLUMNS = ("study_instance_uid", "series_instance_uid", "sop_instance_uid", "accession_number")
+IDENTIFIER_COLUMNS = ("path", "patient_name", "patient_id")
 
 
 def report_rows(results: Mapping[Path, object], labels: Sequence[str], include_identifiers: bool = False,
@@ -46,10 +46,10 @@ def report_rows(results: Mapping[Path, object], labels: Sequence[str], include_i
         }
         row.update({f"p_{label}": _rounded(result.probabilities.get(label)) for label in labels})
         row.update({"study_instance_uid": ident.study_uid, "series_instance_uid": ident.series_uid,
-                    "sop_instance_uid": ident.sop_instance_uid})
+                    "sop_instance_uid": ident.sop_instance_uid, "accession_number": ident.accession_number})
         if include_identifiers:
             row.update({"path": str(path), "patient_name": format_person_name(ident.patient_name),
-                        "patient_id": ident.patient_id, "accession_number": ident.accession_number})
+                        "patient_id": ident.patient_id})
         rows.append(row)
     return rows
 

@@ -85,7 +85,8 @@ def test_report_rows_carry_uids_and_identifiers_for_every_image(qtbot, confident
     dicom = [r for r in rows if r["file"].endswith(".dcm")]
     assert all(r["study_instance_uid"] and r["series_instance_uid"] and r["sop_instance_uid"] for r in dicom)
     assert len({r["study_instance_uid"] for r in dicom}) == 4
-    assert "patient_id" not in rows[0] and "ACC-2024" not in plain.read_text() and PATIENT_ID not in plain.read_text()
+    assert {r["file"]: r["accession_number"] for r in dicom}["prior_pa.dcm"] == "ACC-2023"  # links to the RIS order
+    assert "patient_id" not in rows[0] and "Compare" not in plain.read_text() and PATIENT_ID not in plain.read_text()
     window.exporter.include_identifiers.setChecked(True)
     named, _ = window.exporter.export_report(tmp_path / "named.csv")
     by_file = {r["file"]: r for r in csv.DictReader(named.read_text().splitlines())}
