@@ -31,7 +31,8 @@ _UID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class OpenFromPacsDialog(QDialog):
-    studyRetrieved = Signal(object, object)  # (tuple of image paths, PacsNodeSettings) per retrieved study
+    # Per retrieved study: (tuple of image paths, PacsNodeSettings, first study of this retrieval?)
+    studyRetrieved = Signal(object, object, bool)
 
     def __init__(self, settings: QSettings, secrets: SecretStore, worker: PacsWorker, parent=None) -> None:
         super().__init__(parent)
@@ -39,6 +40,7 @@ class OpenFromPacsDialog(QDialog):
         self.settings, self.secrets, self.worker = settings, secrets, worker
         self._find_id = self._retrieve_id = 0
         self._retrieve_node: PacsNodeSettings | None = None
+        self._opened = 0  # studies of the current retrieval opened so far
         self.studies: list[StudySummary] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self._node_group())
@@ -148,6 +150,10 @@ class OpenFromPacsDialog(QDialog):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("Description"), QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(STATUS_COLUMN, QHeaderView.ResizeMode.Interactive)  # a long reason is elided
+        table.setColumnWidth(STATUS_COLUMN, 300)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.itemSelectionChanged.connect(self._update_buttons)
         table.itemDoubleClicked.connect(lambda _item: self.retrieve_selected())
         return table
@@ -159,7 +165,7 @@ class OpenFromPacsDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
+        self.progress.setTextVisible(False)  # shown, as "n of m studies", while retrieving
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         close = QPushButton("Close")
@@ -233,6 +239,7 @@ class OpenFromPacsDialog(QDialog):
             self._say(str(exc), error=True)
             return
         self._say(f"Searching {html.escape(_where(node))}…")
+        self.progress.setTextVisible(False)
         self.progress.setRange(0, 0)  # busy
         self._update_buttons()
 
@@ -271,7 +278,9 @@ class OpenFromPacsDialog(QDialog):
         except QueueFullError as exc:
             self._say(str(exc), error=True)
             return
-        self._retrieve_node = settings
+        self._retrieve_node, self._opened = settings, 0
+        self.progress.setFormat("%v of %m studies")
+        self.progress.setTextVisible(True)
         for uid in uids:
             self._set_status(uid, "waiting")
         self.progress.setRange(0, len(uids))
@@ -308,9 +317,12 @@ class OpenFromPacsDialog(QDialog):
         elif isinstance(message, StudyRetrieved):
             skipped = f", {message.skipped} other object(s) skipped" if message.skipped else ""
             self._set_status(message.study_uid, f"opened: {len(message.paths)} image(s){skipped}")
-            self.studyRetrieved.emit(message.paths, self._retrieve_node)
+            self.studyRetrieved.emit(message.paths, self._retrieve_node, self._opened == 0)
+            self._opened += 1
         elif isinstance(message, StudyFailed):
-            self._set_status(message.study_uid, f"failed: {message.message}")
+            # The row names the study: its UID need not be repeated in front of the reason.
+            reason = message.message.removeprefix(f"study {message.study_uid}: ")
+            self._set_status(message.study_uid, f"failed: {reason}")
         elif isinstance(message, JobFailed):
             self._retrieve_id = 0
             self._idle()
@@ -334,8 +346,9 @@ class OpenFromPacsDialog(QDialog):
                 item.setToolTip(text)
 
     def _idle(self, text: str | None = None) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if text is None else 0)
+        if self.progress.maximum() == 0:  # a search's busy bar
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
         self._update_buttons()
         if text:
             self._say(text)

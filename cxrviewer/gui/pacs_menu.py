@@ -60,12 +60,15 @@ class PacsIntegration(QObject):
         self.dialog.show()
         return self.dialog
 
-    def _open_retrieved(self, paths, node: PacsNodeSettings) -> None:
+    def _open_retrieved(self, paths, node: PacsNodeSettings, first: bool) -> None:
+        """The first study of a retrieval goes on screen; the later ones join the list behind it."""
         paths = [Path(p) for p in paths]
         for path in paths:
             self.origins[path] = node
-        if paths:
+        if paths and first:
             self.window.open_paths(paths, remember=False)
+        elif paths:
+            self.window.add_paths_quietly(paths)
 
     # ----- send results ---------------------------------------------------------------------------------
     def node_for(self, path: Path) -> PacsNodeSettings | None:

@@ -19,7 +19,7 @@ def test_echo_over_dimse_and_dicomweb(capsys, orthanc, pacs_password):
     assert "answered in" in capsys.readouterr().out
     assert main(["pacs", "echo", "--url", orthanc.dicomweb_url, "--user", orthanc.auth[0]]) == 0
     assert main(["pacs", "echo", "--dimse", f"{ORTHANC_AET}@127.0.0.1:{orthanc.dicom_port}",
-                 "--aet", "STRANGER", "--timeout", "5"]) == 2
+                 "--aet", "STRANGER", "--timeout", "10"]) == 2
     assert "rejected the association" in capsys.readouterr().err
 
 
