@@ -228,3 +228,19 @@ def test_finetuning_the_tap_stage_keeps_the_base_ood_descriptor(site_csv, random
     assert not torch.allclose(logits_after, logits_before)  # the classifier did move
     assert [p.ood_score for p in reloaded.predict(images)] == pytest.approx([p.ood_score for p in base.predict(images)],
                                                                              rel=1e-5)
+
+
+def test_finetuning_is_reproducible_for_a_seed(site_csv, random_model_dir, tmp_path):
+    """Two refits on the same images and seed give the same weights (dropout is seeded too)."""
+    from training.adapt.features import extract
+    from training.adapt.methods import finetune
+    from training.adapt.site_data import load_site_data
+
+    base = Predictor.from_dir(random_model_dir, device="cpu")
+    site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path, 2, 0,
+                       torch.device("cpu"), 16)
+    first, second, other = (finetune(base.model, features, site.present, epochs=2, lr=1e-2, seed=seed)
+                            for seed in (3, 3, 4))
+    torch.testing.assert_close(first.classifier.weight, second.classifier.weight, rtol=0, atol=0)
+    assert not torch.equal(first.classifier.weight, other.classifier.weight)

@@ -164,11 +164,16 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
     steps = epochs * math.ceil(len(data) / batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / steps, 1))))
     rng = np.random.default_rng(seed)
-    for epoch in range(1, epochs + 1):
-        loss = _finetune_epoch(adapted, data, weights, params, anchors, mask, optimiser, schedule,
-                               l2sp, batch_size, start, rng)
-        if progress:
-            progress("fine-tuning", epoch, epochs, epoch=f"{epoch}/{epochs}", loss=loss)
+    # Dropout draws from torch's RNG: seeded (without touching the caller's RNG state) so that
+    # a refit on the same images gives the same model; unseeded, two refits of one 100-image
+    # draw differed by 0.01 macro-F1 on the site-shift benchmark.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for epoch in range(1, epochs + 1):
+            loss = _finetune_epoch(adapted, data, weights, params, anchors, mask, optimiser, schedule,
+                                   l2sp, batch_size, start, rng)
+            if progress:
+                progress("fine-tuning", epoch, epochs, epoch=f"{epoch}/{epochs}", loss=loss)
     for p in adapted.parameters():
         p.requires_grad_(True)
     if adapted.ood_stage is not None:
