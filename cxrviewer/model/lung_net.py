@@ -36,9 +36,10 @@ def _conv_block(cin: int, cout: int) -> nn.Module:
 
 
 class LungUNet(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, init: bool = True) -> None:
+        """``init=False``: the encoder skips its start-weight init, for loading a full state dict next."""
         super().__init__()
-        classifier = CxrClassifier(get_spec(ENCODER_ARCH), num_classes=1)
+        classifier = CxrClassifier(get_spec(ENCODER_ARCH), num_classes=1, init=init)
         self.adapter = classifier.adapter
         self.stages = nn.ModuleList(list(classifier.stages)[:ENCODER_STAGES])
         channels = self._stage_channels()
@@ -52,13 +53,10 @@ class LungUNet(nn.Module):
         self.head = nn.Conv2d(below, 1, 1)
 
     def _stage_channels(self) -> list[int]:
-        with torch.no_grad():
-            x = self.adapter(torch.zeros(1, 1, 64, 64))
-            out = []
-            for stage in self.stages:
-                x = stage(x)
-                out.append(x.shape[1])
-        return out
+        """Output channels per encoder stage: those of its last batch norm (no forward pass: the
+        first one in a process starts torch's thread pool, which took seconds at model load)."""
+        return [[m for m in stage.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
+                for stage in self.stages]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]

@@ -59,7 +59,7 @@ class Predictor:
         """``lung_dir``: where the lung model of a lung-cropping classifier lives (default: bundled)."""
         contents = read_model_dir(path)
         config = contents.config
-        model = build_model(config.architecture, len(config.labels))
+        model = build_model(config.architecture, len(config.labels), init=False)  # loaded strictly below
         try:
             if config.ood.layer:
                 model.set_ood_layer(config.ood.layer)
