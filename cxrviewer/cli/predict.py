@@ -29,20 +29,23 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cxrviewer.atomic_files import atomic_writer, folder_problem
-from cxrviewer.inference.engine import InferenceEngine
 from cxrviewer.inference.messages import describe_failure, describe_model_failure
 from cxrviewer.inference.requests import InferenceRequest, InferenceResult
 from cxrviewer.io import iter_image_files
-from cxrviewer.io.sandbox import load_image_isolated
+from cxrviewer.io.sandbox import load_image_isolated, prestart_decoder
 
 from .info_format import print_skipped
 from cxrviewer.model.cam_options import CAM_METHODS, GRADCAM
 from cxrviewer.model.cam_render import write_mask_png, write_overlay_png
 from cxrviewer.resources import bundled_model_dir
+
+if TYPE_CHECKING:
+    from cxrviewer.inference.engine import InferenceEngine
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,11 @@ def _load_engine(model: Path | None, device: str, prog: str = "cxr predict") -> 
         print(f"{prog}: no model: the bundled model is not installed ({model_dir}); "
               "pass --model DIR with a model directory", file=sys.stderr)
         return None
+    # The first image decoder starts now, so its start-up runs on the other core while this
+    # process imports torch (1.4 s), which is imported here, not at the top, for the same reason.
+    prestart_decoder()
+    from cxrviewer.inference.engine import InferenceEngine
+
     problem = _device_problem(device)
     if problem:
         print(f"{prog}: {problem}", file=sys.stderr)

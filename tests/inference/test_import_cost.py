@@ -52,3 +52,10 @@ def test_loading_the_model_and_reading_an_image_import_none_of_them_either(rando
         "assert result.cam is not None and result.lungs is not None\n"
     )
     assert _unused_modules_after(code) == []
+
+
+def test_cxr_predict_imports_torch_only_once_it_loads_the_model():
+    # so its first decoder process starts before the 1.4 s import, and usage errors answer at once
+    done = subprocess.run([sys.executable, "-c", "import sys, cxrviewer.cli.predict; print('torch' in sys.modules)"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr[-2000:]
