@@ -163,6 +163,9 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # torchrun's workers start here, not through `cxr train`
+    from cxrviewer.malloc_tuning import tune_malloc
+
+    tune_malloc()
     configure_logging(level=logging.WARNING)
     sys.exit(run(get_args_parser().parse_args()))

@@ -13,6 +13,7 @@ import logging
 import sys
 
 from cxrviewer.log_setup import configure_logging
+from cxrviewer.malloc_tuning import tune_malloc
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -60,6 +61,7 @@ def _import_subcommand(module_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_malloc()  # before any large array: see cxrviewer/malloc_tuning.py
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     # parse_known_args first: a subcommand missing from this build (the bundle

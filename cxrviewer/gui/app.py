@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cxrviewer import __version__
 from cxrviewer.log_setup import configure_logging
+from cxrviewer.malloc_tuning import tune_malloc
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def open_startup_paths(window, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    tune_malloc()  # before any large array: see cxrviewer/malloc_tuning.py
     args = parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(args.verbose, level=logging.INFO)  # libraries' messages (paths, header values) only with -v
 
