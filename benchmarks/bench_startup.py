@@ -1,17 +1,23 @@
-"""Cold start to a shown window, and peak memory with the large chest DICOM open and read by the AI.
+"""Cold start to a shown window and to a usable AI, and peak memory with the large chest DICOM read by the AI.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_startup.py [--repeats 5] [--model DIR]
 
 Each measurement is a fresh Python process (so imports are cold for the interpreter;
-the OS file cache is warm after the first round, which is not counted). Prints JSON:
+the OS file cache is warm after the first round, which is not counted); the
+contenders alternate every repeat, so load from other jobs hits them alike. Prints JSON:
 
-  start_to_shown_ms   process launch -> MainWindow shown and painted (median), next to
-                      the baseline: process launch -> a bare QMainWindow shown, same run
-  torch_imported_when_shown  whether torch was already imported at that moment (must be false:
-                      the model loads in the background)
+  window_shown_s      process launch -> MainWindow shown and painted (median), next to
+                      the baseline: process launch -> a bare QMainWindow shown
+  ai_usable_s         process launch -> the model loaded in the worker and its "ready"
+                      reached the window (a request sent now is analysed at once), next
+                      to the baseline: process launch -> `import torch; import PySide6`
+                      done, the least any process holding the model in-process can take
+  torch_imported_when_shown  whether torch was already imported at that moment (must be
+                      false: the model loads in the background)
   peak_rss_mb         the process's peak resident memory after opening the 1955 x 1841
-                      chest CR and showing its AI reading and heat map, next to the bare
-                      Qt window's peak
+                      chest CR and showing its AI reading and heat map, next to a process
+                      with torch imported, a bare Qt window shown and the image decoded
+                      (like for like: what the viewer adds over holding torch at all)
 The model: --model DIR, else the bundled model if installed, else a random-weight
 efficientnet_lite0 directory (what is being trained; memory does not depend on weights).
 """
@@ -31,12 +37,19 @@ from pathlib import Path
 CHEST_CR = Path(__file__).resolve().parents[1].parent / "shared/data/dicom/chest_cr_mono1_j2k_lossy.dcm"
 CHILD_TIMEOUT_S = 300
 
-# The child: build the window, report when it is shown, optionally open an image and wait for its reading.
+# The child: build the window, report when it is shown and when the AI is ready, optionally
+# open an image and wait for its reading. Times are time.time() stamps; the parent subtracts
+# the moment it launched the process.
 CHILD = r"""
 import json, sys, time
+mode, model, image = sys.argv[1], sys.argv[2], sys.argv[3]
+if mode == "imports":
+    import torch
+    import PySide6.QtWidgets
+    print(json.dumps({"ready_at": time.time()}), flush=True)
+    raise SystemExit(0)
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
-mode, model, image = sys.argv[1], sys.argv[2], sys.argv[3]
 app = QApplication([])
 if mode == "bare":
     window = QMainWindow()
@@ -49,11 +62,24 @@ else:
     apply_dark_theme(app)
     window = MainWindow(QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat),
                         model_dir=Path(model) if model != "-" else None)
+    usable = {}
+    def ready(*_):
+        usable.setdefault("ai_usable_at", time.time())
+        usable["model_state"] = window.ai.model_state
+        loop.quit()
+    loop = QEventLoop()
+    window.ai.worker.model_loaded.connect(ready)
+    window.ai.worker.model_failed.connect(ready)
 window.resize(1400, 900)
 window.show()
 app.processEvents()
 window.repaint()
 shown = {"shown_at": time.time(), "torch_imported_when_shown": "torch" in sys.modules}
+if mode != "bare":
+    if not usable:
+        QTimer.singleShot(240_000, loop.quit)
+        loop.exec()
+    shown.update(usable)
 if image != "-" and mode != "bare":
     loop = QEventLoop()
     done = lambda *_: loop.quit()
@@ -66,8 +92,9 @@ if image != "-" and mode != "bare":
     shown["reading_shown"] = window.ai.current_result is not None
     shown["cam_computed"] = window.canvas.cam.has_map()
 elif image != "-":
+    import torch  # like for like: the viewer holds torch, so the baseline does too
     from cxrviewer.io import load_image
-    pixels = load_image(image).pixels  # the bare baseline holds the decoded image too
+    pixels = load_image(image).pixels  # and the decoded image
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent (here a process with torch loaded).
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 shown["peak_rss_mb"] = int(status) / 1024
@@ -76,7 +103,8 @@ print(json.dumps(shown), flush=True)
 """
 
 
-def run_child(mode: str, model: str, image: str) -> tuple[float, dict]:
+def run_child(mode: str, model: str = "-", image: str = "-") -> dict:
+    """The child's report with its stamps turned into seconds since launch (``*_s``)."""
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     start = time.time()
     done = subprocess.run([sys.executable, "-c", CHILD, mode, model, image], capture_output=True, text=True,
@@ -84,7 +112,9 @@ def run_child(mode: str, model: str, image: str) -> tuple[float, dict]:
     if done.returncode != 0:
         raise RuntimeError(f"{mode} child failed:\n{done.stderr[-2000:]}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return (report["shown_at"] - start) * 1e3, report
+    for key in [k for k in report if k.endswith("_at")]:
+        report[key[:-3] + "_s"] = report.pop(key) - start
+    return report
 
 
 def pick_model(given: Path | None, tmp: Path) -> Path:
@@ -99,37 +129,54 @@ def pick_model(given: Path | None, tmp: Path) -> Path:
     return create_random_model_dir(tmp / "random-lite0", arch="efficientnet_lite0")
 
 
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         model = str(pick_model(args.model, Path(tmp)))
-        run_child("bare", "-", "-"), run_child("viewer", model, "-")  # warm the OS file cache
-        times: dict[str, list[float]] = {"bare_qt_window": [], "viewer": []}
-        torch_at_show = []
-        for _ in range(args.repeats):  # interleaved, so background load hits both alike
-            times["bare_qt_window"].append(run_child("bare", "-", "-")[0])
-            ms, report = run_child("viewer", model, "-")
-            times["viewer"].append(ms)
+        run_child("bare"), run_child("imports"), run_child("viewer", model)  # warm the OS file cache
+        times: dict[str, list[float]] = {"bare_qt_window_shown": [], "import_torch_and_pyside6": [],
+                                         "viewer_shown": [], "viewer_ai_usable": []}
+        torch_at_show, states = [], set()
+        for _ in range(args.repeats):  # interleaved, so background load hits every contender alike
+            times["bare_qt_window_shown"].append(run_child("bare")["shown_s"])
+            times["import_torch_and_pyside6"].append(run_child("imports")["ready_s"])
+            report = run_child("viewer", model)
+            times["viewer_shown"].append(report["shown_s"])
+            times["viewer_ai_usable"].append(report["ai_usable_s"])
             torch_at_show.append(report["torch_imported_when_shown"])
-        _, bare_mem = run_child("bare", "-", str(CHEST_CR))
-        _, viewer_mem = run_child("viewer", model, str(CHEST_CR))
-    medians = {name: round(statistics.median(v), 1) for name, v in times.items()}
+            states.add(report["model_state"])
+        baseline_mem = run_child("bare", "-", str(CHEST_CR))
+        viewer_mem = run_child("viewer", model, str(CHEST_CR))
+    medians = {name: _median(v) for name, v in times.items()}
     print(json.dumps({
         "benchmark": "startup",
         "model": Path(model).name,
         "repeats": args.repeats,
-        "start_to_shown_ms": {**medians,
-                              "ratio_viewer_to_bare": round(medians["viewer"] / medians["bare_qt_window"], 2)},
+        "window_shown_s": {"viewer": medians["viewer_shown"], "bare_qt_window": medians["bare_qt_window_shown"],
+                           "ratio_viewer_to_bare": round(medians["viewer_shown"] / medians["bare_qt_window_shown"],
+                                                         2)},
+        "ai_usable_s": {"viewer": medians["viewer_ai_usable"],
+                        "import_torch_and_pyside6": medians["import_torch_and_pyside6"],
+                        "ratio_viewer_to_imports": round(medians["viewer_ai_usable"]
+                                                         / medians["import_torch_and_pyside6"], 2),
+                        "model_state": sorted(states)},
         "torch_imported_when_shown": any(torch_at_show),
-        "peak_rss_mb": {"bare_qt_window_with_decoded_image": round(bare_mem["peak_rss_mb"], 1),
+        "peak_rss_mb": {"torch_qt_window_with_decoded_image": round(baseline_mem["peak_rss_mb"], 1),
                         "viewer_with_chest_cr_read_by_ai": round(viewer_mem["peak_rss_mb"], 1),
+                        "viewer_minus_baseline": round(viewer_mem["peak_rss_mb"] - baseline_mem["peak_rss_mb"], 1),
                         "image": CHEST_CR.name,
                         "reading_shown": viewer_mem.get("reading_shown"),
                         "cam_computed": viewer_mem.get("cam_computed")},
-        "all_start_to_shown_ms": {name: [round(x, 1) for x in v] for name, v in times.items()},
+        "all_s": {name: [round(x, 3) for x in v] for name, v in times.items()},
     }, indent=2))
     return 0
 

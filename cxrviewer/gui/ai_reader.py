@@ -175,7 +175,8 @@ class AiReader(QObject):
         self.model_version = model_summary.model_version(info.model_dir)
         detail = model_summary.details(info, self.model_version)
         self.pane.set_model(model_summary.pane_title(info, self.model_version), detail, info.labels, bool(info.card))
-        self.status.show_model_state(f"AI: {model_summary.model_name(info)} on {info.device_name}", detail)
+        # "ready": a request sent now is analysed at once (benchmarks/bench_startup.py times this moment)
+        self.status.show_model_state(f"AI ready: {model_summary.model_name(info)} on {info.device_name}", detail)
         self.triage.set_labels(info.labels)
         if switched:  # earlier readings came from another model (or none): read everything again
             self.results.clear()
