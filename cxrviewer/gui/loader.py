@@ -180,9 +180,7 @@ class ImageLoader(QObject):
         if self._closed:
             return
         self._closed = True
-        self._queue.stop()
-        if not self._thread.wait(_SHUTDOWN_WAIT_MS):
-            log.error("image loader did not stop within %d s", _SHUTDOWN_WAIT_MS // 1000)
+        self._thread.stop_and_wait(self._queue.stop, _SHUTDOWN_WAIT_MS)
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

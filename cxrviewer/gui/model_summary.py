@@ -6,12 +6,11 @@ import json
 import logging
 from pathlib import Path
 
+from cxrviewer.model.config import CONFIG_FILE, version_from_config
+
 from .ai_format import label_title
 
 log = logging.getLogger(__name__)
-
-_CONFIG_FILE = "model.json"
-_WEIGHTS_FILE = "model.safetensors"
 
 
 def model_name(info) -> str:
@@ -21,18 +20,11 @@ def model_name(info) -> str:
 def model_version(model_dir: Path) -> str:
     """A version readers can quote: the one training recorded, else the weights' hash prefix."""
     try:
-        config = json.loads((Path(model_dir) / _CONFIG_FILE).read_text(encoding="utf-8"))
+        config = json.loads((Path(model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        log.debug("no readable %s for the version", _CONFIG_FILE)
+        log.debug("no readable %s for the version", CONFIG_FILE)
         return "unknown"
-    training = config.get("training") or {}
-    for key in ("version", "model_version"):
-        if training.get(key):
-            return str(training[key])
-    if training.get("git_commit"):
-        return f"git {str(training['git_commit'])[:8]}"
-    digest = (config.get("files") or {}).get(_WEIGHTS_FILE, "")
-    return f"weights {digest[:12]}" if digest else "unknown"
+    return version_from_config(config)
 
 
 def pane_title(info, version: str) -> str:

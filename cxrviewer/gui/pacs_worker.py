@@ -10,7 +10,6 @@ time-out bounds; the thread is never terminated.
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -18,8 +17,6 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 from cxrviewer.pacs.jobs import run_job
 from cxrviewer.tasks.qt_thread import TaskThread
 from cxrviewer.tasks.queue import Lane, Task, TaskQueue
-
-log = logging.getLogger(__name__)
 
 LANE = "pacs"
 MAX_WAITING = 4
@@ -66,9 +63,7 @@ class PacsWorker(QObject):
         if self._closed:
             return
         self._closed = True
-        self._queue.stop()
-        if not self._thread.wait(_SHUTDOWN_WAIT_MS):
-            log.error("the PACS worker did not stop within %d s", _SHUTDOWN_WAIT_MS // 1000)
+        self._thread.stop_and_wait(self._queue.stop, _SHUTDOWN_WAIT_MS)
 
     def _handle(self, task: Task):
         job_id, job = task.payload

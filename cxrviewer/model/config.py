@@ -77,3 +77,16 @@ class ModelConfig:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"{CONFIG_FILE} is incomplete or malformed: {exc!r}") from exc
+
+
+def version_from_config(config: dict) -> str:
+    """A model's quotable version from its model.json contents: training's version, else its
+    git commit, else the weights' hash prefix. The one rule for the results pane and the PACS SR."""
+    training = config.get("training") or {}
+    for key in ("version", "model_version"):
+        if training.get(key):
+            return str(training[key])
+    if training.get("git_commit"):
+        return f"git {str(training['git_commit'])[:8]}"
+    digest = (config.get("files") or {}).get(WEIGHTS_FILE, "")
+    return f"weights {digest[:12]}" if digest else "unknown"

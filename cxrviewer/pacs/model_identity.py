@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxrviewer import __version__
+from cxrviewer.model.config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, version_from_config
 
-CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "model.json", "model.safetensors", "MODEL_CARD.md"
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ModelIdentity:
         files = config.get("files") or {}
         return cls(
             name=model_dir.resolve().name,
-            version=_version(config),
+            version=version_from_config(config),
             architecture=str(config.get("architecture", "")),
             weights_sha256=str(files.get(WEIGHTS_FILE, "")),
             card_sha256=str(files.get(CARD_FILE, "")),
@@ -48,13 +48,3 @@ class ModelIdentity:
                 f"{CARD_FILE} sha256={self.card_sha256}", f"{CONFIG_FILE} sha256={self.config_sha256}",
                 f"cxrviewer {self.software_version}"]
 
-
-def _version(config: dict) -> str:
-    training = config.get("training") or {}
-    for key in ("version", "model_version"):
-        if training.get(key):
-            return str(training[key])
-    if training.get("git_commit"):
-        return f"git {str(training['git_commit'])[:8]}"
-    digest = (config.get("files") or {}).get(WEIGHTS_FILE, "")
-    return f"weights {digest[:12]}" if digest else "unknown"

@@ -44,3 +44,11 @@ class TaskThread(QThread):
         finally:
             if self._on_exit is not None:
                 self._on_exit()  # e.g. free the model in the thread that made it
+
+    def stop_and_wait(self, stop_queue: Callable[[], None], timeout_ms: int) -> bool:
+        """Cooperative stop: tell the queue, then wait. False (and logged) if the handler is still busy."""
+        stop_queue()
+        if self.wait(timeout_ms):
+            return True
+        log.error("%s did not stop within %d s", self.objectName(), timeout_ms // 1000)
+        return False

@@ -32,15 +32,23 @@ def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "cxrviewer.ini"), QSettings.Format.IniFormat)
 
 
-@pytest.fixture
-def window(qtbot, settings):
+def show_main_window(qtbot, settings, prepare=None):
+    """A MainWindow on ``settings``, 1200x800, shown and exposed; ``prepare(win)`` runs before it is shown."""
     from cxrviewer.gui.main_window import MainWindow
 
     win = MainWindow(settings)
+    if prepare is not None:
+        prepare(win)
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = show_main_window(qtbot, settings)
     yield win
     win.close()
 

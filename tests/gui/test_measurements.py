@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from cxrviewer.measure.annotation import CTR, ELLIPSE, RULER, Annotation
 from tests.measure.mouse import drag
 
-from .conftest import wait_until_shown
+from .conftest import show_main_window, wait_until_shown
 
 HIP = "hip_cr_rle.dcm"
 
@@ -30,14 +30,7 @@ def _open(qtbot, window, path):
 
 
 def _new_window(qtbot, settings):
-    from cxrviewer.gui.main_window import MainWindow
-
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+    return show_main_window(qtbot, settings)
 
 
 def test_tools_from_the_keyboard_survive_closing_the_viewer(qtbot, settings, data_folder, dicom_dir, tmp_path):

@@ -9,6 +9,8 @@ from PySide6.QtCore import QSettings, Qt
 
 from cxrviewer.gui.pacs_settings import BASIC, DICOMWEB, PacsNodeSettings, SecretStore, save_node_settings
 
+from tests.gui.conftest import show_main_window
+
 from .conftest import CHEST_CR, CHEST_DX, NO_IMAGES_STUDY
 
 LOAD_TIMEOUT_MS = 60_000
@@ -17,19 +19,16 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 
 @pytest.fixture
 def pacs_window(qtbot, tmp_path, orthanc):
-    from cxrviewer.gui.main_window import MainWindow
-
     settings = QSettings(str(tmp_path / "cxrviewer.ini"), QSettings.Format.IniFormat)
     node = PacsNodeSettings(kind=DICOMWEB, url=orthanc.dicomweb_url, auth=BASIC, username=orthanc.auth[0],
                             cache_dir=str(tmp_path / "cache"), timeout_s=10)
     save_node_settings(settings, node)
-    win = MainWindow(settings)
-    win.pacs.secrets = SecretStore(use_keyring=False)  # the machine's keyring is not the test's
-    win.pacs.secrets.set(node.secret_key, orthanc.auth[1])
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
+
+    def private_secrets(win) -> None:
+        win.pacs.secrets = SecretStore(use_keyring=False)  # the machine's keyring is not the test's
+        win.pacs.secrets.set(node.secret_key, orthanc.auth[1])
+
+    win = show_main_window(qtbot, settings, private_secrets)
     yield win
     win.close()
     assert not win.pacs.worker.is_running() and not win.loader.is_running()

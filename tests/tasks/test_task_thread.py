@@ -38,3 +38,27 @@ def test_messages_arrive_and_a_failing_item_is_survived(qtbot):
         queue.stop()
         assert thread.wait(5000)
     assert exited == [1]
+
+
+def test_stop_and_wait_reports_a_handler_still_busy(qtbot, caplog):
+    import threading
+
+    from cxrviewer.tasks.qt_thread import TaskThread
+
+    queue = TaskQueue([Lane("work")])
+    started, release = threading.Event(), threading.Event()
+
+    def handle(task):
+        started.set()
+        release.wait(10)
+        return ()
+
+    thread = TaskThread("cxr-test-busy", queue.take, handle, finish=queue.done)
+    thread.start()
+    queue.put("work", "slow")
+    assert started.wait(5)
+    assert thread.stop_and_wait(queue.stop, 50) is False  # busy: not terminated, only reported
+    assert "cxr-test-busy did not stop" in caplog.text
+    release.set()
+    assert thread.stop_and_wait(queue.stop, 5000) is True
+    assert not thread.isRunning()
