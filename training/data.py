@@ -31,6 +31,11 @@ class DataError(ValueError):
     """The data set cannot be used as given; the message lists every problem found."""
 
 
+# Optional CSV columns naming drawn masks (PNG, white inside) of each image: the lung fields and
+# the infected region, used by the CAM losses (--cam-lung-weight, --cam-infection-weight).
+MASK_COLUMNS = ("lung_mask", "infection_mask")
+
+
 @dataclass(frozen=True)
 class Sample:
     path: Path
@@ -83,6 +88,9 @@ def read_csv_manifest(csv_path: Path) -> tuple[list[Sample], str]:
     for row in reader:
         line = reader.line_num  # the physical line where this row ends, for error messages
         extras = {k: (v or "") for k, v in row.items() if k not in ("path", "label", "split", "group") and k}
+        for column in MASK_COLUMNS:  # paths, relative to the CSV like the image's own
+            if extras.get(column, "").strip():
+                extras[column] = str(root / extras[column].strip())
         samples.append(
             Sample(
                 path=root / (row["path"] or "").strip(),

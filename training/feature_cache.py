@@ -46,11 +46,13 @@ def build_view(
     """The (N, C, H, W) float16 memmap of ``view`` after ``stages`` stages, computed if absent.
 
     A cache of the same view at an earlier stage is extended (only the stages in
-    between run) instead of decoding every image again.
+    between run) instead of decoding every image again. A dataset with masks also leaves
+    the view's masks (``view_masks``), computed in the same pass over the images.
     """
     path = folder / f"view{view}-stage{stages}.npy"
-    if not path.is_file():
-        earlier = _earlier_cache(folder, view, stages)
+    wants_masks = dataset.masks is not None
+    if not path.is_file() or (wants_masks and not masks_path(folder, view).is_file()):
+        earlier = None if wants_masks else _earlier_cache(folder, view, stages)
         if earlier is not None:
             start, source = earlier[0], np.load(earlier[1], mmap_mode="r")
             batches = _cached_batches(source, dist_info, batch_size)
@@ -58,8 +60,18 @@ def build_view(
         else:
             start, batches = 0, _image_batches(dataset, view, dist_info, batch_size, workers)
             probe = torch.zeros(1, *dataset[0][0].shape)
-        _compute_view(path, model, batches, len(dataset), start, stages, probe, device, dist_info, view)
+        mask_shape = (2, dataset.mask_grid, dataset.mask_grid) if wants_masks else None
+        _compute_view(path, model, batches, len(dataset), start, stages, probe, device, dist_info, view, mask_shape)
     return np.load(path, mmap_mode="r")
+
+
+def masks_path(folder: Path, view: int) -> Path:
+    return folder / f"view{view}-masks.npy"
+
+
+def view_masks(folder: Path, view: int) -> np.ndarray:
+    """The (N, 2, G, G) float16 lung and infection shares of a view that build_view cached."""
+    return np.load(masks_path(folder, view), mmap_mode="r")
 
 
 def _earlier_cache(folder: Path, view: int, stages: int) -> tuple[int, Path] | None:
@@ -75,18 +87,18 @@ def _image_batches(dataset: ImageDataset, view: int, dist_info: DistInfo, batch_
     dataset.set_epoch(view)
     mine = list(range(dist_info.rank, len(dataset), dist_info.world_size))
     loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, num_workers=workers, persistent_workers=False)
-    for inputs, _, indices in loader:
-        yield inputs, indices.numpy()
+    for batch in loader:
+        yield batch[0], batch[2].numpy(), (batch[3] if len(batch) > 3 else None)
 
 
 def _cached_batches(source: np.ndarray, dist_info: DistInfo, batch_size: int):
     mine = np.arange(dist_info.rank, source.shape[0], dist_info.world_size)
     for begin in range(0, len(mine), batch_size):
         indices = mine[begin : begin + batch_size]
-        yield torch.from_numpy(np.asarray(source[indices], dtype=np.float32)), indices
+        yield torch.from_numpy(np.asarray(source[indices], dtype=np.float32)), indices, None
 
 
-def _compute_view(path, model, batches, count, start, stop, probe, device, dist_info, view) -> None:
+def _compute_view(path, model, batches, count, start, stop, probe, device, dist_info, view, mask_shape=None) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     model.eval()
     with torch.inference_mode():
@@ -94,24 +106,40 @@ def _compute_view(path, model, batches, count, start, stop, probe, device, dist_
     if dist_info.is_main:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(count, *shape)).flush()
+        if mask_shape is not None:
+            np.lib.format.open_memmap(_partial_masks(path), mode="w+", dtype=np.float16,
+                                      shape=(count, *mask_shape)).flush()
     barrier(dist_info)
     out = np.load(tmp, mmap_mode="r+")
+    masks_out = np.load(_partial_masks(path), mmap_mode="r+") if mask_shape is not None else None
     # channels_last makes the depthwise convolutions ~1.5x faster on CPU (oneDNN).
     model.to(memory_format=torch.channels_last)
     with torch.inference_mode():
         total = (count + dist_info.world_size - 1) // dist_info.world_size
         bar = tqdm(total=total, desc=f"cache view {view} stage {stop}", disable=not dist_info.is_main, mininterval=5.0)
-        for inputs, indices in batches:
+        for inputs, indices, masks in batches:
             inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
             maps = model.forward_stages(inputs, start, stop).contiguous()
             out[indices] = maps.float().cpu().numpy().astype(np.float16)
+            if masks_out is not None:
+                masks_out[indices] = masks.numpy().astype(np.float16)
             bar.update(len(indices))
         bar.close()
     model.to(memory_format=torch.contiguous_format)
     out.flush()
     del out
+    if masks_out is not None:
+        masks_out.flush()
+        del masks_out
     barrier(dist_info)
     if dist_info.is_main:
+        if mask_shape is not None:  # the masks first: features without them mean "recompute"
+            os.replace(_partial_masks(path), masks_path(path.parent, view))
         os.replace(tmp, path)
     barrier(dist_info)
     log.info("cached view %d after %d stages: %d feature maps of shape %s", view, stop, count, shape)
+
+
+def _partial_masks(path: Path) -> Path:
+    return path.with_name(f".{path.stem}-masks.npy.partial")
+

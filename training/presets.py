@@ -36,6 +36,10 @@ class TrainOptions:
     crop_border: bool = True
     lung_crop: bool = False  # crop each image to its lung fields (the lung model's boxes) plus a margin
     lung_model: str | None = None  # lung model directory (default: the bundled one)
+    # Weights of the Grad-CAM losses (training/cam_loss.py): the map's mass outside the lung
+    # fields (drawn lung_mask column, else the lung model's), and outside a drawn infection_mask.
+    cam_lung_weight: float = 0.0
+    cam_infection_weight: float = 0.0
     augment: str = "rotate,affine,brightness,contrast,gamma,noise,speckle"
     augment_p: float = 0.5
     freeze_stages: int = 0

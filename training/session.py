@@ -33,8 +33,8 @@ from .data import (
 )
 from .datasets import CachedFeatureDataset, ImageDataset
 from .distributed import DistInfo, barrier, broadcast_object, gather_objects
-from .engine import EpochOutputs, evaluate, train_one_epoch
-from .feature_cache import build_view, cache_key
+from .engine import CamLossWeights, EpochOutputs, evaluate, train_one_epoch
+from .feature_cache import build_view, cache_key, view_masks
 from .finalize import finalize_run
 from .presets import TrainOptions
 
@@ -51,13 +51,16 @@ class TrainingSession:
         self.dist = dist_info
         self.out: Path = args.out
         self.show_progress = dist_info.is_main and not args.no_progress
-        self.segmenter = self._lung_segmenter() if options.lung_crop else None
+        self.cam_weights = CamLossWeights(options.cam_lung_weight, options.cam_infection_weight)
+        needs_lungs = options.lung_crop or options.cam_lung_weight > 0
+        self.segmenter = self._lung_segmenter() if needs_lungs else None
         self.preprocessing = PreprocessConfig(
             input_size=options.img_size, intensity=options.intensity, crop_border=options.crop_border,
             lung_crop=options.lung_crop,
-            lung_model=self.segmenter.weights_sha256 if self.segmenter is not None else "",
+            lung_model=self.segmenter.weights_sha256 if options.lung_crop else "",
         )
         self.lung_boxes: dict = {}
+        self.train_masks: dict | None = None  # path -> stored lung/infection masks, for the CAM losses
         self.augmentation = AugmentConfig.from_names(options.augment, args.hflip, options.augment_p)
 
     # ---- data -------------------------------------------------------------
@@ -82,8 +85,10 @@ class TrainingSession:
             raise DataError("the data needs images in both the train and the val split")
         counts = {k: len(v) for k, v in self.splits.items()}
         log.info("data: %s, classes %s, images per split %s", Path(data.description).name, list(self.labels), counts)
-        if self.segmenter is not None:
+        if self.opt.lung_crop:
             self._find_lungs()
+        if self.cam_weights.enabled:
+            self._find_masks()
 
     def _lung_segmenter(self):
         from cxrviewer.model.lung_model import LungSegmenter
@@ -100,6 +105,16 @@ class TrainingSession:
         if self.dist.is_main:
             self.lung_boxes = lung_boxes(everything, self.segmenter, root / name)
         self.lung_boxes = broadcast_object(self.lung_boxes, self.dist)
+
+    def _find_masks(self) -> None:
+        from .lung_masks import training_masks
+
+        root = Path(self.opt.cache_dir) if self.opt.cache_dir else self.out / "cache"
+        key = self.segmenter.weights_sha256[:16] if self.segmenter is not None else "drawn"
+        name = f"lung-masks-{key}-{self.data.manifest_sha256[:16]}.npz"
+        if self.dist.is_main:
+            self.train_masks = training_masks(self.splits["train"], self.segmenter, root / name)
+        self.train_masks = broadcast_object(self.train_masks, self.dist)
 
     def label_ids(self, split: str) -> list[int]:
         index = {name: i for i, name in enumerate(self.labels)}
@@ -131,25 +146,30 @@ class TrainingSession:
                 # The OOD descriptor must come from a stage the cached runs still compute.
                 model.ood_tap = self.start_stage
                 log.info("OOD descriptor taken at %s (after the cached stages)", model.ood_layer)
-            train_views = self._cached_views(model, "train", self.opt.cache_views)
-            val_views = self._cached_views(model, "val", 1)
-            self.train_set = CachedFeatureDataset(train_views, train_ids, seed)
+            train_views, train_masks = self._cached_views(model, "train", self.opt.cache_views, self.train_masks)
+            val_views, _ = self._cached_views(model, "val", 1)
+            self.train_set = CachedFeatureDataset(train_views, train_ids, seed, masks=train_masks)
             self.train_fit_set = CachedFeatureDataset(train_views[:1], train_ids, seed, random_view=False)
             self.val_set = CachedFeatureDataset(val_views, val_ids, seed, random_view=False)
         else:
             self.start_stage = 0
             boxes = self.lung_boxes
-            self.train_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, self.augmentation, seed, boxes)
+            self.train_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, self.augmentation, seed, boxes,
+                                          self.train_masks)
             self.train_fit_set = ImageDataset(self.splits["train"], train_ids, self.preprocessing, None, seed, boxes)
             self.val_set = ImageDataset(self.splits["val"], val_ids, self.preprocessing, None, seed, boxes)
 
-    def _cached_views(self, model: CxrClassifier, split: str, views: int) -> list[np.ndarray]:
+    def _cached_views(self, model: CxrClassifier, split: str, views: int,
+                      masks: dict | None = None) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """The split's cached feature maps per view, and with ``masks`` each view's mask shares too."""
         settings = {
             "arch": self.opt.arch, "weights": str(self.opt.weights),
             "pre": self.preprocessing.to_dict(), "aug": sorted(self.augmentation.enabled),
             "aug_p": self.augmentation.probability, "seed": self.opt.seed, "manifest": self.data.manifest_sha256,
             "split": split,
         }
+        if masks is not None:  # views that carry masks live in a folder of their own
+            settings["cam_masks"] = self.segmenter.weights_sha256 if self.segmenter is not None else "drawn"
         root = Path(self.opt.cache_dir) if self.opt.cache_dir else self.out / "cache"
         folder = root / f"{split}-{cache_key(settings)}"
         ids = self.label_ids(split)
@@ -157,10 +177,10 @@ class TrainingSession:
         for view in range(views):
             augmentation = self.augmentation if view > 0 else None
             dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt.seed,
-                                   self.lung_boxes)
+                                   self.lung_boxes, masks)
             result.append(build_view(folder, model, dataset, view, self.opt.cache_stages,
                                      self.device, self.dist, self.opt.batch_size, self.opt.workers))
-        return result
+        return result, ([view_masks(folder, v) for v in range(views)] if masks is not None else None)
 
     def train_loader(self) -> DataLoader:
         # Reseeded every epoch (see _epochs): the order of epoch k never depends on
@@ -322,7 +342,7 @@ class TrainingSession:
             train_stats = train_one_epoch(
                 wrapped, criterion, optimizer, loader, self.device, epoch, self.start_stage,
                 self.opt.freeze_stages, step_scheduler, scaler, self.opt.clip_grad_norm, self.show_progress,
-                self.sample_loss_weights,
+                self.sample_loss_weights, self.cam_weights,
             )
             val = self.eval_outputs(model, self.val_set)
             val_metrics = self._summary(val)
@@ -355,10 +375,15 @@ class TrainingSession:
         entry = {"epoch": epoch, "train_loss": train_stats["loss"], "train_accuracy": train_stats["accuracy"],
                  "val_loss": val_metrics["loss"], "val_macro_f1": f1, "val_macro_auc": val_metrics["macro_auc"] or 0.0,
                  "images_per_s": train_stats["images"] * self.dist.world_size / max(seconds, 1e-9)}
+        for term in ("outside_lungs", "outside_infection"):  # the CAM losses, when on
+            if term in train_stats:
+                entry[f"train_cam_{term}"] = train_stats[term]
         state["history"].append(entry)
-        log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f macro-F1 %.4f AUC %.4f | %.0f s, %.1f img/s%s",
-                 epoch, entry["train_loss"], entry["train_accuracy"], entry["val_loss"], f1, entry["val_macro_auc"],
-                 seconds, entry["images_per_s"], " *best*" if improved else "")
+        cam = "".join(f" | CAM {term.split('_cam_')[1].replace('_', ' ')} {entry[term]:.3f}"
+                      for term in entry if term.startswith("train_cam_"))
+        log.info("epoch %d: train loss %.4f acc %.3f%s | val loss %.4f macro-F1 %.4f AUC %.4f | %.0f s, %.1f img/s%s",
+                 epoch, entry["train_loss"], entry["train_accuracy"], cam, entry["val_loss"], f1,
+                 entry["val_macro_auc"], seconds, entry["images_per_s"], " *best*" if improved else "")
         if writer is not None:
             for key, value in entry.items():
                 if key != "epoch":

@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lung-crop", action="store_const", const=True, default=None,
                         help="crop every image to its lung fields plus a margin (needs the lung model)")
     parser.add_argument("--lung-model", default=None, metavar="DIR", help="lung model directory (default: the bundled one)")
+    parser.add_argument("--cam-lung-weight", type=float, default=None, metavar="W",
+                        help="add W x (share of the Grad-CAM map outside the lung fields) to the loss: the manifest's "
+                             "lung_mask column where a row has one, else the lung model's masks")
+    parser.add_argument("--cam-infection-weight", type=float, default=None, metavar="W",
+                        help="add W x (share of the map outside the drawn infection_mask), for rows that have one")
     parser.add_argument("--augment", default=None, help=f"comma list from {','.join(AUGMENTATIONS)} or 'none'")
     parser.add_argument("--augment-p", type=float, default=None, help="probability of each augmentation")
     parser.add_argument("--hflip", action="store_true", help="add horizontal flips (off by default: anatomy is not symmetric)")
@@ -135,6 +140,8 @@ def resolve_options(args: argparse.Namespace) -> presets.TrainOptions:
                          "only frozen stages can be cached")
     if args.balanced_sampler and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("--balanced-sampler is not supported under torchrun; class weights are used instead")
+    if options.cam_lung_weight < 0 or options.cam_infection_weight < 0:
+        raise ValueError("--cam-lung-weight and --cam-infection-weight must be 0 or more")
     if options.epochs < 1 or options.batch_size < 1:
         raise ValueError("--epochs and --batch-size must be at least 1")
     return options

@@ -128,9 +128,12 @@ class CxrClassifier(nn.Module):
         x = self.forward_stages(x, rest)
         return self.classifier(self.dropout(self.pool(x))), descriptor
 
-    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, start: int = 0, with_activation: bool = False):
+        """Logits; with ``with_activation`` also the CAM target layer's output (the last stage),
+        for a training loss on the Grad-CAM map (training.cam_loss)."""
         x = self.forward_stages(x, start)
-        return self.classifier(self.dropout(self.pool(x)))
+        logits = self.classifier(self.dropout(self.pool(x)))
+        return (logits, x) if with_activation else logits
 
 
 def _build_without_init(spec: ArchSpec) -> tuple[list[nn.Module], int]:
