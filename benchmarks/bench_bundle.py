@@ -1,6 +1,13 @@
 """Size and start-up time of a built bundle (dist/cxrviewer by default), printed as JSON.
 
-    python benchmarks/bench_bundle.py [BUNDLE_DIR] [--repeat N] [--model DIR]
+    python benchmarks/bench_bundle.py [BUNDLE_DIR] [--repeat N] [--model DIR] [--build]
+
+Without a bundle it exits 2 and says how to build one; ``--build`` builds the default
+bundle first when it is missing (``make dist-cpu``: the CPU release variant, about 6 min
+on 2 cores, see README "Packaging"), then measures it. The build's own reports beside the bundle
+(dist/bundle-<cpu|cuda>.json: build time, smoke test, tarball size) are added to the JSON
+as ``build``, so ``python benchmarks/bench_bundle.py --build`` reproduces every figure of
+the README's bundle table.
 
 Start-up is timed from outside, wall clock, three ways:
   version_s       `cxr --version`: bootloader + Python + unpacking, no Qt, no torch
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -27,6 +35,9 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BUNDLE = REPO / "dist" / "cxrviewer"
+BUILD_COMMAND = ["make", "-C", str(REPO), "dist-cpu"]
+log = logging.getLogger("bench_bundle")
 
 
 def bundle_size(bundle: Path) -> dict:
@@ -85,12 +96,28 @@ def exe(bundle: Path, name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bundle", nargs="?", type=Path, default=REPO / "dist" / "cxrviewer")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("bundle", nargs="?", type=Path, default=DEFAULT_BUNDLE)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--model", type=Path, help="model dir for the smoke run (default: the bundled model)")
+    parser.add_argument("--build", action="store_true",
+                        help="build dist/cxrviewer with `make dist-cpu` first when it is missing")
     args = parser.parse_args(argv)
-    if not (args.bundle / ("cxr.exe" if sys.platform == "win32" else "cxr")).is_file():
-        print(f"no bundle at {args.bundle}: build it first (make dist)", file=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="bench_bundle: %(message)s", stream=sys.stderr)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if not _has_bundle(args.bundle) and args.build:
+        if args.bundle.resolve() != DEFAULT_BUNDLE:
+            log.error("--build makes %s, not %s", DEFAULT_BUNDLE, args.bundle)
+            return 2
+        log.info("no bundle at %s: building it ($ %s)", args.bundle, " ".join(BUILD_COMMAND))
+        done = subprocess.run(BUILD_COMMAND, cwd=REPO)
+        if done.returncode != 0:
+            log.error("the build failed (exit %d): see its output above", done.returncode)
+            return 1
+    if not _has_bundle(args.bundle):
+        log.error("no bundle at %s. Build it with `make dist-cpu` (the CPU release bundle, about 6 min; "
+                  "`make dist` for the CUDA one), or run `%s benchmarks/bench_bundle.py --build` to build and "
+                  "measure in one go (README, Packaging)", args.bundle, Path(sys.executable).name)
         return 2
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     smoke = [exe(args.bundle, "cxr"), "--smoke-test"] + (["--model", str(args.model)] if args.model else [])
@@ -107,9 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         for name in runs[0]:
             values = [r[name] for r in runs if r[name] is not None]
             warm[name] = round(statistics.median(values), 3) if values else None
-    print(json.dumps({"bundle": str(args.bundle), "size": bundle_size(args.bundle), "cold": cold,
-                      "warm_median": warm, "repeat": args.repeat, "cpu_count": os.cpu_count()}))
+    report = {"bundle": str(args.bundle), "size": bundle_size(args.bundle), "cold": cold,
+              "warm_median": warm, "repeat": args.repeat, "cpu_count": os.cpu_count()}
+    for path in sorted(args.bundle.parent.glob("bundle-*.json")):  # the build's own reports (packaging/build_dist.py)
+        built = json.loads(path.read_text(encoding="utf-8"))
+        report.setdefault("build", {})[path.name] = {key: built.get(key) for key in
+                                                     ("variant", "torch", "build_s", "smoke", "tarball")}
+    print(json.dumps(report))
     return 0
+
+
+def _has_bundle(bundle: Path) -> bool:
+    return (bundle / ("cxr.exe" if sys.platform == "win32" else "cxr")).is_file()
 
 
 if __name__ == "__main__":

@@ -1,31 +1,39 @@
-"""Image shown -> probabilities and heat map shown in the window, against the bare engine, same run.
+"""Opening real files in the viewer until their AI reading is painted, against bare code doing the same work.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/bench_ui_inference.py [PATH] [--arch efficientnet_lite0]
-        [--repeats 7] [--model DIR]
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_ui_inference.py [PATH ...] [--repeats 7]
+        [--arch efficientnet_lite0] [--model DIR]
 
-Prints one JSON object with medians (milliseconds) of:
-  ui_image_to_reading   MainWindow shows a decoded image (as on a cache hit) until the reading and
-                        heat map are in the pane/canvas and the canvas has repainted: submit,
-                        worker thread, engine (preprocess, forward+backward, CAM to full
-                        resolution), queued hand-back, pane, overlay LUT, paint
-  engine_run            InferenceEngine.run with a CAM on the UI thread (no Qt, no queueing)
-  bare_forward          the model's forward pass alone on a ready tensor, no autograd
-                        (the baseline: what any reading costs at least)
-  bare_forward_backward forward + backward of the top logit on a ready tensor, with weight
-                        gradients (a naive Grad-CAM; the engine freezes the weights and
-                        backpropagates only from the logit to the CAM layer, so engine_run
-                        can come out below it)
-and the UI thread's responsiveness while the worker computes: a QTimer firing every 5 ms
-records the largest gap between ticks (goal <= 50 ms) during each ui_image_to_reading run.
-The model is a random-weight directory of the architecture given (speed does not depend on
-weights) unless --model names one. Contenders alternate every repeat.
+Each round opens every file (default: the shared chest and hip DICOMs: JPEG 2000 decoded by
+pylibjpeg, JPEG lossless and JPEG-LS decoded by GDCM, RLE, uncompressed) in one real
+MainWindow whose model has loaded: the list is emptied first (close_all, so no decoded image
+or reading is reused) and then ``open_paths([file])``: list row, loader thread, decoder
+process, thumbnail, hand-back, setImage, first paint, the AI request (lung fields, preprocess,
+forward, Grad-CAM to full resolution), hand-back, results pane, overlay, repaint.
+
+Prints one JSON object with, per file and over all files, medians (ms) of contenders that
+alternate every round:
+  ui_first_pixels        open -> the new image's first paint
+  ui_open_to_reading     open -> the repaint after its reading and heat map were shown
+  bare_file_to_reading   the baseline (benchmarks/same_work.py): pydicom decode with the
+                         plugin the loader uses, Modality LUT, first window, then bare
+                         PyTorch from the film: preprocessing, a forward with frozen weights,
+                         ``torch.autograd.grad`` from the logit to the CAM layer only, the
+                         map on the full image, and the lung mask (lung model forward, mask
+                         on the full image): the same work in one thread, no Qt
+  bare_decode            its decode part (the floor for ui_first_pixels)
+and the UI thread's longest stall: a QTimer heartbeat every 5 ms records the largest gap
+between ticks from the moment of the open until the reading is painted, the gap before
+the first paint included (``stall_ms``; goal <= 50 ms), and separately after the first
+paint (``stall_after_first_paint_ms``: while the model ran and its result went on screen).
+The model is a random-weight directory of the architecture given (speed does not depend
+on weights) unless --model names one.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
+import logging
 import os
 import statistics
 import sys
@@ -34,10 +42,17 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1].parent / "shared/data/dicom/chest_cr_mono1_j2k_lossy.dcm"
+from cxrviewer.malloc_tuning import tune_malloc  # noqa: E402
+
+log = logging.getLogger("bench_ui_inference")
+DICOM = Path(__file__).resolve().parents[1].parent / "shared/data/dicom"
+DEFAULT_FILES = ("chest_cr_mono1_j2k_lossy.dcm", "chest_dx_mono2_uncompressed.dcm", "hip_cr_jpeg_lossless.dcm",
+                 "hip_cr_jpegls_lossless.dcm", "hip_cr_j2k_lossless.dcm", "hip_cr_rle.dcm")
 PROBE_MS = 5
 TIMEOUT_MS = 120_000
+STALL_GOAL_MS = 50
 
 
 class StallProbe:
@@ -72,7 +87,7 @@ class StallProbe:
 
 
 def make_window(model_dir: Path, settings_file: Path):
-    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from cxrviewer.gui.main_window import MainWindow
 
@@ -82,18 +97,18 @@ def make_window(model_dir: Path, settings_file: Path):
     loop = QEventLoop()
     window.ai.worker.model_loaded.connect(loop.quit)
     window.ai.worker.model_failed.connect(loop.quit)
+    QTimer.singleShot(TIMEOUT_MS, loop.quit)
     loop.exec()
     if window.ai.model_state != "ready":
         raise RuntimeError(f"the model in {model_dir} did not load")
     return window
 
 
-def ui_image_to_reading_ms(window, shown, probe: StallProbe) -> tuple[float, float, float]:
-    """Milliseconds from display to the repaint after the reading, and the longest UI stalls:
-    over the whole time, and once the new image had been painted (i.e. while the model ran and
-    its result was put on screen; painting a new 3.6 Mpx image is the viewer's own cost)."""
+def open_to_reading(window, path: Path, probe: StallProbe) -> dict[str, float]:
+    """One real open: ms to the first paint and to the repaint after the reading; the longest stalls."""
     from PySide6.QtCore import QEventLoop, QTimer
 
+    window.close_all()
     loop = QEventLoop()
     marks: dict[str, float] = {}
 
@@ -102,74 +117,81 @@ def ui_image_to_reading_ms(window, shown, probe: StallProbe) -> tuple[float, flo
         window.canvas.viewport().update()
 
     def on_paint() -> None:
-        marks.setdefault("first_paint", time.perf_counter())
+        image = window.canvas.image
+        if image is None or image.path != path:
+            return
+        now = time.perf_counter()
+        marks.setdefault("first_paint", now)
         if "result" in marks and "painted" not in marks:
-            marks["painted"] = time.perf_counter()
+            marks["painted"] = now
             loop.quit()
 
     window.ai.resultShown.connect(on_result)
     window.canvas.base.painted.connect(on_paint)
-    QTimer.singleShot(TIMEOUT_MS, loop.quit)
+    timeout = QTimer()
+    timeout.setSingleShot(True)
+    timeout.timeout.connect(loop.quit)
+    timeout.start(TIMEOUT_MS)
     probe.start()
     start = time.perf_counter()
-    window._display(shown)  # what a cache hit does: image on the canvas, then the AI request
+    window.open_paths([path], remember=False)
     loop.exec()
     probe.stop()
+    timeout.stop()
     window.ai.resultShown.disconnect(on_result)
     window.canvas.base.painted.disconnect(on_paint)
     if "painted" not in marks:
-        raise RuntimeError("no reading shown within the time limit")
-    return ((marks["painted"] - start) * 1e3, probe.longest_after(probe.started),
-            probe.longest_after(marks["first_paint"]))
+        raise RuntimeError(f"{path.name}: no reading painted within {TIMEOUT_MS / 1000:.0f} s")
+    return {"ui_first_pixels": (marks["first_paint"] - start) * 1e3,
+            "ui_open_to_reading": (marks["painted"] - start) * 1e3,
+            "stall": probe.longest_after(probe.started),
+            "stall_after_first_paint": probe.longest_after(marks["first_paint"])}
 
 
-def engine_contenders(model_dir: Path, image):
-    import torch
-
-    from cxrviewer.inference.engine import InferenceEngine
-    from cxrviewer.inference.requests import InferenceRequest
-
-    engine = InferenceEngine.load(model_dir)
-    x = torch.from_numpy(engine.preprocess(image).array[None]).to(engine.predictor.device)
-    bare = copy.deepcopy(engine.predictor.model).requires_grad_(True)
-    request = InferenceRequest(1, image=image, cam=True)
-
-    def bare_forward() -> None:
-        with torch.inference_mode():
-            bare(x)
-
-    def bare_forward_backward() -> None:
-        logits = bare(x)
-        bare.zero_grad(set_to_none=True)
-        logits[0, logits[0].argmax()].backward()
-
-    return {"engine_run": lambda: engine.run(request), "bare_forward": bare_forward,
-            "bare_forward_backward": bare_forward_backward}, engine
-
-
-def timed_ms(fn) -> float:
+def bare_file_to_reading(bare, path: Path, plugin: str) -> dict[str, float]:
     start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1e3
+    result = bare.run_file(path, plugin)
+    return {"bare_file_to_reading": (time.perf_counter() - start) * 1e3, "bare_decode": result["decode_ms"]}
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 1)
+
+
+def summarise(name: str, runs: dict[str, list[float]]) -> dict:
+    medians = {key: _median(v) for key, v in runs.items() if key not in ("stall", "stall_after_first_paint")}
+    return {
+        "file": name,
+        "median_ms": medians,
+        "ratio_ui_open_to_reading_vs_bare": round(medians["ui_open_to_reading"] / medians["bare_file_to_reading"], 2),
+        "ratio_ui_first_pixels_vs_bare_decode": round(medians["ui_first_pixels"] / medians["bare_decode"], 2),
+        "stall_ms": {"max": round(max(runs["stall"]), 1), "median": _median(runs["stall"])},
+        "stall_after_first_paint_ms": {"max": round(max(runs["stall_after_first_paint"]), 1),
+                                       "median": _median(runs["stall_after_first_paint"])},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    parser.add_argument("paths", nargs="*", type=Path, default=[DICOM / name for name in DEFAULT_FILES])
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--model", type=Path, default=None, help="a model directory instead of a random one")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    malloc_tuned = tune_malloc()  # as the cxr and cxrviewer executables do at start-up
 
     from PySide6.QtWidgets import QApplication
 
-    from cxrviewer.gui.loader import LoadResult
-    from cxrviewer.imaging.windowing import standard_presets
-    from cxrviewer.io import load_image
+    from same_work import BareCamPath, loader_plugin
 
     app = QApplication.instance() or QApplication([])
-    image = load_image(args.path)
-    shown = LoadResult(0, image.path, "display", image=image, presets=standard_presets(image))
+    plugins = {path: loader_plugin(path) for path in args.paths}
+    keys = ("ui_first_pixels", "ui_open_to_reading", "stall", "stall_after_first_paint", "bare_file_to_reading",
+            "bare_decode")
+    runs = {path: {key: [] for key in keys} for path in args.paths}
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = args.model
         if model_dir is None:
@@ -177,45 +199,45 @@ def main(argv: list[str] | None = None) -> int:
 
             model_dir = create_random_model_dir(Path(tmp) / "model", arch=args.arch)
         window = make_window(model_dir, Path(tmp) / "bench.ini")
-        contenders, engine = engine_contenders(model_dir, image)
+        bare = BareCamPath(model_dir, with_lungs=True)
         probe = StallProbe()
-        ui_image_to_reading_ms(window, shown, probe)  # warm-up rounds, not counted
-        for run in contenders.values():
-            run()
-        runs: dict[str, list[float]] = {"ui_image_to_reading": [], **{name: [] for name in contenders}}
-        stalls: list[float] = []
-        inference_stalls: list[float] = []
-        for _ in range(args.repeats):
-            ms, stall, inference_stall = ui_image_to_reading_ms(window, shown, probe)
-            runs["ui_image_to_reading"].append(ms)
-            stalls.append(stall)
-            inference_stalls.append(inference_stall)
-            for name, run in contenders.items():
-                runs[name].append(timed_ms(run))
-            app.processEvents()
+        for path in args.paths:  # warm-up round, not counted: decoder start, codec imports, allocator
+            open_to_reading(window, path, probe)
+            bare_file_to_reading(bare, path, plugins[path])
+        for round_index in range(args.repeats):  # interleaved, so background load hits both alike
+            for path in args.paths:
+                for key, value in {**open_to_reading(window, path, probe),
+                                   **bare_file_to_reading(bare, path, plugins[path])}.items():
+                    runs[path][key].append(value)
+                app.processEvents()
+            log.info("round %d/%d done", round_index + 1, args.repeats)
+        arch = window.ai.model_info.architecture
         window.close()
-    medians = {name: round(statistics.median(v), 1) for name, v in runs.items()}
+    files = [{**summarise(path.name, runs[path]), "codec": plugins[path]} for path in args.paths]
+    total = {key: round(sum(f["median_ms"][key] for f in files), 1)
+             for key in ("ui_first_pixels", "ui_open_to_reading", "bare_file_to_reading", "bare_decode")}
+    stalls = [v for path in args.paths for v in runs[path]["stall"]]
+    after_paint = [v for path in args.paths for v in runs[path]["stall_after_first_paint"]]
     report = {
         "benchmark": "ui_inference",
-        "file": args.path.name,
-        "image_size": [image.height, image.width],
-        "arch": engine.info.architecture,
-        "device": engine.info.device_name,
+        "arch": arch,
         "repeats": args.repeats,
-        "median_ms": medians,
-        "ratio_ui_to_bare_forward": round(medians["ui_image_to_reading"] / medians["bare_forward"], 2),
-        "ratio_ui_to_bare_forward_backward":
-            round(medians["ui_image_to_reading"] / medians["bare_forward_backward"], 2),
-        "ratio_ui_to_engine_run": round(medians["ui_image_to_reading"] / medians["engine_run"], 2),
-        "ui_stall_ms": {
-            "goal_max": 50,
-            "during_inference_max": round(max(inference_stalls), 1),
-            "during_inference_median": round(statistics.median(inference_stalls), 1),
-            "including_new_image_paint_max": round(max(stalls), 1),
+        "malloc_tuning": malloc_tuned,
+        "probe_ms": PROBE_MS,
+        "stall_goal_ms": STALL_GOAL_MS,
+        # Sums of the per-file medians (one open of each file), and the stalls over every open.
+        "headline": {
+            "files": len(files),
+            "sum_of_medians_ms": total,
+            "ratio_ui_open_to_reading_vs_bare": round(total["ui_open_to_reading"] / total["bare_file_to_reading"], 2),
+            "ratio_ui_first_pixels_vs_bare_decode": round(total["ui_first_pixels"] / total["bare_decode"], 2),
+            "stall_max_ms": round(max(stalls), 1),
+            "stall_median_ms": _median(stalls),
+            "stall_after_first_paint_max_ms": round(max(after_paint), 1),
+            "worst_file_by_stall": max(files, key=lambda f: f["stall_ms"]["max"])["file"],
         },
-        "all_ms": {name: [round(x, 1) for x in v] for name, v in runs.items()},
-        "all_stalls_during_inference_ms": [round(x, 1) for x in inference_stalls],
-        "all_stalls_including_paint_ms": [round(x, 1) for x in stalls],
+        "files": files,
+        "all_ms": {path.name: {key: [round(x, 1) for x in v] for key, v in runs[path].items()} for path in args.paths},
     }
     print(json.dumps(report, indent=2))
     return 0
