@@ -56,6 +56,11 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # Pixels of the images one batch holds (64 Mi, 256 MiB as float32): eight ordinary films
 # fit, a film larger than the budget is analysed alone.
 BATCH_PIXELS = 64 * 2**20
+# Images per forward pass, by benchmarks/bench_forward.py's batch scan (one torch thread, 2 cores
+# other jobs used; ms per image at 1 / 2 / 4 / 8 / 16 images: 42 / 36 / 31 / 32 / 37, with
+# Grad-CAM 43 / 37 / 33 / 34 / 39). In three scans 4 was the fastest with Grad-CAM every time
+# and without it twice, 8 within 3-12% of it; 1 and 16 were slower every time.
+DEFAULT_BATCH_SIZE = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,8 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cam-method", choices=CAM_METHODS, default=GRADCAM, help="CAM method (default: gradcam)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N",
-                        help="images per forward pass (default: 8)")
+    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                        help=f"images per forward pass (default: {DEFAULT_BATCH_SIZE})")
 
 
 def run(args: argparse.Namespace) -> int:

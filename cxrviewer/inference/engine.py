@@ -10,12 +10,16 @@ imports torch); ``cxr predict`` uses it directly. One engine serves one thread.
 
 With a CAM, probabilities, the OOD score and the map come from one forward
 pass (compute_cam returns logits and features); without one the forward runs
-under inference_mode.
+under inference_mode. On the CPU the loaded classifier is first rewritten for
+inference (cxrviewer.model.fast_forward: BatchNorm folded, channels-last, oneDNN
+fused convolutions; the same answers to float rounding); CXR_FAST_FORWARD=0 keeps
+it as loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 import weakref
@@ -30,6 +34,7 @@ from cxrviewer.io.sandbox import load_image_isolated
 from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
 from cxrviewer.model.config import CARD_FILE
 from cxrviewer.model.errors import ModelFileMissingError
+from cxrviewer.model.fast_forward import NONE, optimise_for_inference
 from cxrviewer.model.lung_fields import mass_inside
 from cxrviewer.model.lung_model import LungResult, LungSegmenter
 from cxrviewer.model.predictor import Prediction, Predictor
@@ -69,9 +74,11 @@ class InferenceEngine:
         model_dir = Path(model_dir)
         predictor = Predictor.from_dir(model_dir, device=device)
         predictor.model.requires_grad_(False)  # CAM differentiates the activation, never the weights
+        form = _optimise(predictor)
         segmenter = _load_segmenter(Path(lung_dir) if lung_dir else bundled_lung_model_dir(), predictor)
-        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3, segmenter)
-        log.info("model %s loaded on %s in %.0f ms", info.architecture, info.device_name, info.load_ms)
+        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3, segmenter, form)
+        log.info("model %s loaded on %s in %.0f ms (forward: %s)", info.architecture, info.device_name,
+                 info.load_ms, form)
         return cls(predictor, info, segmenter)
 
     def lungs(self, image: LoadedImage) -> LungResult | None:
@@ -180,6 +187,18 @@ def lung_reading(lungs: LungResult, cam: np.ndarray | None) -> LungReading:
     )
 
 
+FAST_FORWARD_ENV = "CXR_FAST_FORWARD"  # "0": run the model as loaded (troubleshooting, benchmarks)
+
+
+def _optimise(predictor: Predictor) -> str:
+    """The CPU inference form of the classifier (model/fast_forward.py: BatchNorm folded, channels-last,
+    oneDNN fused convs); same probabilities and maps to float rounding. Measured on the CPU only."""
+    if predictor.device.type != "cpu" or os.environ.get(FAST_FORWARD_ENV, "1") == "0":
+        return NONE
+    config = predictor.config
+    return optimise_for_inference(predictor.model, config.input_size, (config.cam_target_layer, config.ood.layer))
+
+
 def _load_segmenter(lung_dir: Path, predictor: Predictor) -> LungSegmenter | None:
     if predictor.segmenter is not None:
         return predictor.segmenter  # the one the classifier was trained with, already checked
@@ -204,7 +223,8 @@ def _timed(fn, *args):
     return value, (time.perf_counter() - start) * 1e3
 
 
-def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter: LungSegmenter | None) -> ModelInfo:
+def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter: LungSegmenter | None,
+                form: str = NONE) -> ModelInfo:
     config = predictor.config
     card = model_dir / CARD_FILE
     return ModelInfo(
@@ -220,6 +240,7 @@ def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter
         load_ms=load_ms,
         card=card.read_text(encoding="utf-8") if card.is_file() else "",
         lung_model="" if segmenter is None else segmenter.config.architecture,
+        forward_form=form,
     )
 
 

@@ -140,6 +140,7 @@ class ModelInfo:
     load_ms: float = 0.0
     card: str = field(default="", repr=False)  # MODEL_CARD.md text, for an About/Model dialog
     lung_model: str = ""  # the lung-field model in use ("" = none: no outlines, no lung check)
+    forward_form: str = ""  # how the classifier runs: "onednn-fused", "folded-channels-last", "none" (as loaded)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,10 @@ class CxrClassifier(nn.Module):
         # `cxr adapt`: the OOD descriptor keeps coming from the weights its statistics
         # were fitted with, so the detector stays valid while the classifier moves.
         self.ood_stage: nn.Module | None = None
+        # Set by fast_forward.optimise_for_inference: activations channels-last, and no training
+        # (its BatchNorms are folded away).
+        self.input_memory_format = torch.contiguous_format
+        self.inference_only = False
 
     @property
     def cam_target_layer(self) -> str:
@@ -101,6 +105,8 @@ class CxrClassifier(nn.Module):
         self.ood_stage = frozen.eval()
 
     def train(self, mode: bool = True) -> CxrClassifier:
+        if mode and getattr(self, "inference_only", False):
+            raise RuntimeError("this model was rewritten for inference (BatchNorm folded); load it again to train")
         super().train(mode)
         if self.ood_stage is not None:
             self.ood_stage.eval()  # its batch-norm statistics are part of what the detector was fitted on
@@ -109,7 +115,7 @@ class CxrClassifier(nn.Module):
     def forward_stages(self, x: torch.Tensor, start: int = 0, stop: int | None = None) -> torch.Tensor:
         """Run stages[start:stop]; start=0 includes the adapter."""
         if start == 0:
-            x = self.adapter(x)
+            x = self.adapter(x).contiguous(memory_format=self.input_memory_format)
         for stage in list(self.stages)[start:stop]:
             x = stage(x)
         return x
