@@ -117,6 +117,12 @@ def _training_section(pre: PreprocessConfig, training: dict[str, Any], ood_layer
         f"`{opt.get('reweight_by') or 'none'}`.",
         f"- Best epoch {training['best_epoch']} of {training['epochs_run']} run (early stopping on val macro-F1).",
     ]
+    if opt.get("cam_lung_weight") or opt.get("cam_infection_weight"):
+        lines.append(
+            f"- Grad-CAM losses (training/cam_loss.py): {opt.get('cam_lung_weight', 0)} x the share of each class's map "
+            f"outside the lung fields (drawn masks where the manifest has a `lung_mask`, else the bundled lung "
+            f"model's) and {opt.get('cam_infection_weight', 0)} x the share of the true class's map outside a drawn "
+            "`infection_mask`, added to the cross-entropy: the maps are taught to lie on the lungs.")
     calibration = training.get("calibration")
     if calibration:
         lines.append(
