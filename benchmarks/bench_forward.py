@@ -47,7 +47,6 @@ import csv
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -63,6 +62,7 @@ from cxrviewer.model.cam import compute_cam
 from cxrviewer.model.fast_forward import fold_batch_norms, optimise_for_inference
 from cxrviewer.model.predictor import Predictor
 from cxrviewer.resources import bundled_model_dir
+from timing import interleaved_median_ms  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 CXR3 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cxr3"
 FIXTURE_CXR3 = Path(__file__).resolve().parents[1] / "tests" / "data" / "cxr3"
@@ -210,19 +210,6 @@ def exactness(predictor: Predictor, eager: dict, plain: dict, images: torch.Tens
     return report
 
 
-def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    for run in runs.values():  # warm-up: oneDNN primitives, allocator
-        run()
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: round(statistics.median(v), 2) for name, v in times.items()}
-
-
 def timed_batch(eager: dict, plain: dict, images: torch.Tensor, batch: int, flops: int, layer: str,
                 repeats: int) -> dict:
     x = images[:batch].clone()
@@ -235,7 +222,7 @@ def timed_batch(eager: dict, plain: dict, images: torch.Tensor, batch: int, flop
         runs[f"{name}.forward"] = _inference(forward, x)
     for name, model in eager.items():
         runs[f"{name}.cam"] = lambda model=model: compute_cam(model, x, layer)
-    medians = interleaved(runs, repeats)
+    medians = interleaved_median_ms(runs, repeats, warmups=2)
     floor = medians["sgemm_floor"]
     result = {"batch": batch, "repeats": repeats, "floor_matmul_n": n,
               "sgemm_floor_ms": floor, "sgemm_gflop_s": round(2 * n**3 / floor / 1e6, 1), "median_ms": medians,
@@ -264,7 +251,7 @@ def batch_scan(model: nn.Module, images: torch.Tensor, sizes: list[int], layer: 
         x = images[:size].clone()
         runs[f"{size}.forward"] = _inference(forward_of(model), x)
         runs[f"{size}.cam"] = lambda x=x: compute_cam(model, x, layer)
-    medians = interleaved(runs, repeats)
+    medians = interleaved_median_ms(runs, repeats, warmups=2)
     per_image = {kind: {size: round(medians[f"{size}.{kind}"] / size, 2) for size in sizes}
                  for kind in ("forward", "cam")}
     best = {kind: min(v, key=v.get) for kind, v in per_image.items()}
@@ -285,7 +272,7 @@ def load_to_first_result(model_dir: Path, images: torch.Tensor, repeats: int) ->
         with torch.inference_mode():
             predictor.model.forward_with_features(images[:1])
 
-    return interleaved({"current": current, "shipped": shipped}, repeats)
+    return interleaved_median_ms({"current": current, "shipped": shipped}, repeats, warmups=2)
 
 
 def main() -> None:

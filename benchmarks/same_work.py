@@ -18,6 +18,7 @@ the same answer, so a benchmark's ratio measures our overhead and nothing else:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -36,22 +37,23 @@ NATIVE = "native"  # uncompressed pixel data: no plugin involved
 
 def loader_plugin(path: Path) -> str:
     """The pydicom decoding plugin load_image uses first for this file (NATIVE when uncompressed)."""
-    tsuid = _transfer_syntax(path)
-    if tsuid is None:
-        return "pillow-image"
-    if not tsuid.is_compressed:
-        return NATIVE
-    first = _plugins_to_try(tsuid, path)[0]
-    return first or pydicom_default_plugin(path)
+    return _first_plugin(path, lambda tsuid: _plugins_to_try(tsuid, path)[0] or _pydicom_first(tsuid))
 
 
 def pydicom_default_plugin(path: Path) -> str:
     """The plugin pydicom itself tries first on this file (its own order: GDCM first)."""
+    return _first_plugin(path, _pydicom_first)
+
+
+def _first_plugin(path: Path, choose: Callable[[UID], str]) -> str:
+    """"pillow-image" for PNG/JPEG, NATIVE for uncompressed DICOM, else ``choose`` of the transfer syntax."""
     tsuid = _transfer_syntax(path)
     if tsuid is None:
         return "pillow-image"
-    if not tsuid.is_compressed:
-        return NATIVE
+    return choose(tsuid) if tsuid.is_compressed else NATIVE
+
+
+def _pydicom_first(tsuid: UID) -> str:
     return get_decoder(tsuid).available_plugins[0]
 
 

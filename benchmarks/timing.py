@@ -7,15 +7,16 @@ import time
 from collections.abc import Callable
 
 
-def interleaved_median_ms(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+def interleaved_median_ms(runs: dict[str, Callable[[], object]], repeats: int, warmups: int = 1) -> dict[str, float]:
     """Median wall time per contender in ms, alternating them every repeat.
 
     Alternating means load from other jobs on a shared machine hits every
-    contender alike, so their ratio stays meaningful. One warm-up call each
-    first (allocator, kernels, lazy initialisation).
+    contender alike, so their ratio stays meaningful. ``warmups`` calls each
+    first (allocator, kernels, lazy initialisation; oneDNN builds primitives on the second).
     """
     for run in runs.values():
-        run()
+        for _ in range(warmups):
+            run()
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():

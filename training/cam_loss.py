@@ -32,12 +32,6 @@ LOSS_SLOPE = 0.05
 RANGE_FLOOR = 1e-2
 
 
-def class_maps(activation: torch.Tensor, classifier_weight: torch.Tensor, classes: torch.Tensor,
-               negative_slope: float = 0.0) -> torch.Tensor:
-    """(N, K, h, w) CAM-layer output, (C, K) head weights, (N,) classes -> (N, h, w) Grad-CAM maps."""
-    return F.leaky_relu(torch.einsum("nk,nkhw->nhw", classifier_weight[classes], activation), negative_slope)
-
-
 def all_class_maps(activation: torch.Tensor, classifier_weight: torch.Tensor, negative_slope: float = 0.0) -> torch.Tensor:
     """(N, K, h, w), (C, K) -> (N, C, h, w): every class's Grad-CAM map."""
     return F.leaky_relu(torch.einsum("ck,nkhw->nchw", classifier_weight, activation), negative_slope)

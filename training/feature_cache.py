@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from .datasets import ImageDataset
 from .distributed import DistInfo, barrier
 
 log = logging.getLogger(__name__)
@@ -35,22 +34,24 @@ def cache_key(settings: dict[str, Any]) -> str:
 def build_view(
     folder: Path,
     model: torch.nn.Module,
-    dataset: ImageDataset,
+    dataset: Dataset,
     view: int,
     stages: int,
     device: torch.device,
     dist_info: DistInfo,
     batch_size: int,
     workers: int,
+    mask_grid: int | None = None,
 ) -> np.ndarray:
     """The (N, C, H, W) float16 memmap of ``view`` after ``stages`` stages, computed if absent.
 
     A cache of the same view at an earlier stage is extended (only the stages in
-    between run) instead of decoding every image again. A dataset with masks also leaves
-    the view's masks (``view_masks``), computed in the same pass over the images.
+    between run) instead of decoding every image again. With ``mask_grid`` the dataset's
+    items carry masks (a fourth member, ImageDataset with ``masks``): the view's masks
+    (``view_masks``) are cached too, computed in the same pass over the images.
     """
     path = folder / f"view{view}-stage{stages}.npy"
-    wants_masks = dataset.masks is not None
+    wants_masks = mask_grid is not None
     if not path.is_file() or (wants_masks and not masks_path(folder, view).is_file()):
         earlier = None if wants_masks else _earlier_cache(folder, view, stages)
         if earlier is not None:
@@ -60,7 +61,7 @@ def build_view(
         else:
             start, batches = 0, _image_batches(dataset, view, dist_info, batch_size, workers)
             probe = torch.zeros(1, *dataset[0][0].shape)
-        mask_shape = (2, dataset.mask_grid, dataset.mask_grid) if wants_masks else None
+        mask_shape = (2, mask_grid, mask_grid) if wants_masks else None
         _compute_view(path, model, batches, len(dataset), start, stages, probe, device, dist_info, view, mask_shape)
     return np.load(path, mmap_mode="r")
 
@@ -83,7 +84,7 @@ def _earlier_cache(folder: Path, view: int, stages: int) -> tuple[int, Path] | N
     return max(found) if found else None
 
 
-def _image_batches(dataset: ImageDataset, view: int, dist_info: DistInfo, batch_size: int, workers: int):
+def _image_batches(dataset: Dataset, view: int, dist_info: DistInfo, batch_size: int, workers: int):
     dataset.set_epoch(view)
     mine = list(range(dist_info.rank, len(dataset), dist_info.world_size))
     loader = DataLoader(Subset(dataset, mine), batch_size=batch_size, num_workers=workers, persistent_workers=False)

@@ -178,8 +178,9 @@ class TrainingSession:
             augmentation = self.augmentation if view > 0 else None
             dataset = ImageDataset(self.splits[split], ids, self.preprocessing, augmentation, self.opt.seed,
                                    self.lung_boxes, masks)
-            result.append(build_view(folder, model, dataset, view, self.opt.cache_stages,
-                                     self.device, self.dist, self.opt.batch_size, self.opt.workers))
+            result.append(build_view(folder, model, dataset, view, self.opt.cache_stages, self.device, self.dist,
+                                     self.opt.batch_size, self.opt.workers,
+                                     dataset.mask_grid if masks is not None else None))
         return result, ([view_masks(folder, v) for v in range(views)] if masks is not None else None)
 
     def train_loader(self) -> DataLoader:

@@ -23,7 +23,7 @@ from cxrviewer.model.architectures import build_model
 from cxrviewer.model.cam import compute_cam
 from cxrviewer.model.preprocess import PreprocessConfig, preprocess
 from tests.data_root import data_root
-from training.cam_loss import cam_losses, class_maps, mass_inside
+from training.cam_loss import all_class_maps, cam_losses, mass_inside
 from training.data import Sample, read_csv_manifest
 from training.lung_masks import INFECTION, LUNG, on_model_grid, training_masks
 
@@ -67,7 +67,7 @@ def test_the_closed_form_map_is_the_grad_cam_the_viewer_draws(model, one_torch_t
         drawn = compute_cam(model, x, model.cam_target_layer, "gradcam", targets=[target]).maps[0]
         with torch.no_grad():
             _, activation = model(x, with_activation=True)
-            ours = class_maps(activation, model.classifier.weight, torch.tensor([target]))
+            ours = all_class_maps(activation, model.classifier.weight)[:, target]
         ours = ours - ours.amin()
         ours = ours / (ours.amax() + 1e-7)
         ours = torch.nn.functional.interpolate(ours[None], size=(224, 224), mode="bilinear", align_corners=False)[0, 0]
@@ -142,7 +142,8 @@ def test_the_loss_moves_the_map_into_the_lungs(model, one_torch_thread):
     assert scores[-1][0] > scores[0][0] + 0.1 and scores[-1][1] > scores[0][1] + 0.05, scores
     # what the loss scores is what cam_quality measures: the map's mass inside the drawn lungs
     _, activation = trained(frozen, start=7, with_activation=True)
-    inside = float(mass_inside(class_maps(activation, trained.classifier.weight, target).detach(), masks[:, LUNG]))
+    maps = all_class_maps(activation, trained.classifier.weight)[:, 2].detach()
+    inside = float(mass_inside(maps, masks[:, LUNG]))
     full = compute_cam(trained, torch.from_numpy(pre.array)[None], trained.cam_target_layer, targets=[2]).maps[0]
     lungs_on_grid = pre.geometry.map_from_source(_drawn(row, "lung_mask", image.pixels.shape).view(np.uint8)) > 0
     assert inside == pytest.approx(full[lungs_on_grid].sum() / full.sum(), abs=0.03)

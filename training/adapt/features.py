@@ -62,8 +62,6 @@ class FeatureSet:
 class _ArrayViews(torch.utils.data.Dataset):
     """Preprocessed inputs, augmented per (seed, view, index) as training.datasets.ImageDataset does."""
 
-    masks = None  # no lung masks: training.feature_cache.build_view caches features only
-
     def __init__(self, inputs: np.ndarray, augmentation: AugmentConfig, seed: int) -> None:
         self.inputs, self.augmentation, self.seed, self.view = inputs, augmentation, seed, 0
 
