@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from cxrviewer.pacs.errors import PacsError
-from cxrviewer.pacs.jobs import JobFailed, ResultsSent, SendJob, record_from_result
 from cxrviewer.pacs.worklist import JSON_NAME, QUEUED, load_entries
 from cxrviewer.tasks.queue import QueueFullError
 
@@ -95,6 +94,8 @@ class PacsIntegration(QObject):
             return
         secret = self.secrets.get(settings.secret_key) if settings.kind == DICOMWEB and settings.auth != NO_AUTH \
             else None
+        from cxrviewer.pacs.jobs import SendJob, record_from_result  # pydicom: not at start-up
+
         try:
             node = settings.node(secret)
             self._send_id = self.worker.submit(SendJob(node, image.path, record_from_result(result), info.model_dir,
@@ -112,6 +113,8 @@ class PacsIntegration(QObject):
         if not self._send_id or getattr(message, "job_id", 0) != self._send_id:
             return
         self._send_id = 0
+        from cxrviewer.pacs.jobs import JobFailed, ResultsSent
+
         if isinstance(message, ResultsSent):
             what = "SR and heat-map Secondary Capture" if message.objects == 2 else "SR"
             self.window.status.showMessage(f"AI results ({what}) stored on {message.where}.", 10000)

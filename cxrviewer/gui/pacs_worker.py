@@ -14,7 +14,6 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
-from cxrviewer.pacs.jobs import run_job
 from cxrviewer.tasks.qt_thread import TaskThread
 from cxrviewer.tasks.queue import Lane, Task, TaskQueue
 
@@ -66,6 +65,10 @@ class PacsWorker(QObject):
         self._thread.stop_and_wait(self._queue.stop, _SHUTDOWN_WAIT_MS)
 
     def _handle(self, task: Task):
+        # Imported on this thread at the first job: pydicom and pynetdicom cost about half a
+        # second, which the window no longer waits for at start-up.
+        from cxrviewer.pacs.jobs import run_job
+
         job_id, job = task.payload
 
         def cancelled() -> bool:

@@ -28,8 +28,18 @@ from .errors import (
 )
 from .image import LoadedImage, Window
 from .limits import MAX_SIDE
-from .loader import load_image
 from .walk import iter_image_files
+
+
+def __getattr__(name: str):
+    # load_image pulls in pydicom and its codec plugins (about half a second); the viewer
+    # decodes in its decoder process, so its window is shown without paying for them.
+    if name == "load_image":
+        from .loader import load_image
+
+        return load_image
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MAX_SIDE",

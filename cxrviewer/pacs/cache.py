@@ -14,12 +14,14 @@ import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-
-from pydicom import Dataset, dcmwrite
+from typing import TYPE_CHECKING
 
 from cxrviewer.atomic_files import atomic_writer
 
 from .errors import PacsError
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class InstanceCache:
         return path
 
     def put(self, study_uid: str, series_uid: str, sop_uid: str, dataset: Dataset) -> Path:
+        from pydicom import dcmwrite  # here: the viewer imports this module at start-up
+
         path = self.path_for(study_uid, series_uid, sop_uid)
         self._make_private_folders(path.parent)
         try:

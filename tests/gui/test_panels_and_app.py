@@ -186,6 +186,19 @@ def test_the_viewer_imports_no_torch_at_run_time():
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
+def test_the_window_is_built_without_pydicom_or_pynetdicom():
+    """They cost about half a second of start-up; the viewer decodes in its decoder process
+    and imports the PACS code at its first PACS job."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import cxrviewer.gui.app, cxrviewer.gui.main_window; "
+            "print(sorted(m for m in ('pydicom', 'pynetdicom', 'gdcm', 'requests') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_an_error_in_a_handler_is_logged_and_shown_not_fatal(qtbot, window, caplog, chest_dx):
     from cxrviewer.gui import error_hook
 
