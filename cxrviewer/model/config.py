@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import ModelFormatError
-from .preprocess_config import PreprocessConfig
+from .preprocess import PreprocessConfig
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
