@@ -26,8 +26,12 @@ split, evenly spaced), preprocessed as the engine does.
 * ``batch_scan``: the shipped form's time per image with and without Grad-CAM at each batch
   size (what `cxr predict --batch-size` should default to).
 
-Candidates: BatchNorm folding; channels-last; both; the shipped form (both, and oneDNN
-convolutions with prepacked weights and ReLU6 / residual add fused: model/fast_forward.py);
+Candidates: BatchNorm folding; channels-last; both; the torch form the engine ships (both, and oneDNN
+convolutions with prepacked weights and ReLU6 / residual add fused: model/fast_forward.py,
+``shipped``); ``onnxruntime``, the model directory's ONNX graph on ONNX Runtime with as many
+intra-op threads as torch (model/onnx_runtime.py: what the engine runs on the CPU when the
+graph is there; its forward is the whole graph, OOD score and raw maps of every CAM method
+included, and its Grad-CAM pass adds picking and scaling the map);
 ``torch.jit.freeze`` and ``torch.jit.optimize_for_inference`` of a trace of
 ``forward_with_features`` (no Grad-CAM: the frozen graph has no hookable layer); int8
 dynamic quantisation (what it applies to: the linear layer) and int8 static quantisation
@@ -59,7 +63,10 @@ from torch import nn
 
 from cxrviewer.io import load_image
 from cxrviewer.model.cam import compute_cam
+from cxrviewer.model.cam_options import GRADCAM
 from cxrviewer.model.fast_forward import fold_batch_norms, optimise_for_inference
+from cxrviewer.model.onnx_runtime import OnnxPredictor
+from cxrviewer.model.onnx_runtime_files import lists_runtime_graph
 from cxrviewer.model.predictor import Predictor
 from cxrviewer.resources import bundled_model_dir
 from timing import interleaved_median_ms  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
@@ -211,7 +218,7 @@ def exactness(predictor: Predictor, eager: dict, plain: dict, images: torch.Tens
 
 
 def timed_batch(eager: dict, plain: dict, images: torch.Tensor, batch: int, flops: int, layer: str,
-                repeats: int) -> dict:
+                repeats: int, runtime=None) -> dict:
     x = images[:batch].clone()
     n = round((flops * batch / 2) ** (1 / 3))
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -222,6 +229,10 @@ def timed_batch(eager: dict, plain: dict, images: torch.Tensor, batch: int, flop
         runs[f"{name}.forward"] = _inference(forward, x)
     for name, model in eager.items():
         runs[f"{name}.cam"] = lambda model=model: compute_cam(model, x, layer)
+    if runtime is not None:
+        array = x.numpy()
+        runs["onnxruntime.forward"] = lambda: runtime.predict_arrays(array)
+        runs["onnxruntime.cam"] = lambda: runtime.predict_with_cam(array, None, GRADCAM)
     medians = interleaved_median_ms(runs, repeats, warmups=2)
     floor = medians["sgemm_floor"]
     result = {"batch": batch, "repeats": repeats, "floor_matmul_n": n,
@@ -258,7 +269,54 @@ def batch_scan(model: nn.Module, images: torch.Tensor, sizes: list[int], layer: 
     return {"per_image_ms": per_image, "fastest_batch": best, "repeats": repeats}
 
 
-def load_to_first_result(model_dir: Path, images: torch.Tensor, repeats: int) -> dict:
+def onnx_candidate(model_dir: Path, threads: int, cost: dict):
+    """The directory's ONNX graph on ONNX Runtime with ``threads`` intra-op threads; None without one."""
+    if not lists_runtime_graph(model_dir):
+        return None
+    start = time.perf_counter()
+    runtime = OnnxPredictor.from_dir(model_dir, threads=threads)
+    cost["build_s"]["onnxruntime"] = round(time.perf_counter() - start, 3)
+    return runtime
+
+
+def onnx_exactness(predictor: Predictor, current: nn.Module, runtime, images: torch.Tensor, layer: str) -> dict:
+    """The same checks as exactness(), for the ONNX Runtime candidate (its graph computes the OOD score)."""
+    if runtime is None:
+        return {}
+    with torch.inference_mode():
+        parts = [current.forward_with_features(images[i:i + 8]) for i in range(0, len(images), 8)]
+    ref_p = torch.softmax(torch.cat([p[0] for p in parts]).float() / predictor.config.temperature, 1).numpy()
+    ref_ood = predictor.ood.score(torch.cat([p[1] for p in parts])).numpy()
+    ref_maps = np.concatenate([compute_cam(current, images[i:i + 8], layer).maps for i in range(0, len(images), 8)])
+    ours = [runtime.predict_with_cam(images[i:i + 8].numpy(), None, GRADCAM) for i in range(0, len(images), 8)]
+    p = np.array([[r.probabilities[k] for k in runtime.labels] for batch in ours for r in batch[0]])
+    ood = np.array([r.ood_score for batch in ours for r in batch[0]])
+    maps = np.concatenate([batch[1].maps for batch in ours])
+    entry = {
+        "max_probability_difference": float(np.abs(p - ref_p).max()),
+        "max_ood_relative_difference": float((np.abs(ood - ref_ood) / np.abs(ref_ood)).max()),
+        "labels_agree": float((p.argmax(1) == ref_p.argmax(1)).mean()),
+        "min_cam_correlation": float(min(np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(maps, ref_maps))),
+    }
+    entry["exact"] = entry["max_probability_difference"] < 1e-3 and entry["min_cam_correlation"] > 0.999
+    return {"onnxruntime": entry}
+
+
+def onnx_batch_scan(runtime, images: torch.Tensor, sizes: list[int], repeats: int) -> dict:
+    """Per-image ms of the ONNX Runtime candidate at each batch size, with and without the map."""
+    runs: dict[str, Callable[[], object]] = {}
+    for size in sizes:
+        array = images[:size].numpy()
+        runs[f"{size}.forward"] = lambda array=array: runtime.predict_arrays(array)
+        runs[f"{size}.cam"] = lambda array=array: runtime.predict_with_cam(array, None, GRADCAM)
+    medians = interleaved_median_ms(runs, repeats, warmups=2)
+    per_image = {kind: {size: round(medians[f"{size}.{kind}"] / size, 2) for size in sizes}
+                 for kind in ("forward", "cam")}
+    return {"per_image_ms": per_image, "fastest_batch": {kind: min(v, key=v.get) for kind, v in per_image.items()},
+            "repeats": repeats}
+
+
+def load_to_first_result(model_dir: Path, images: torch.Tensor, repeats: int, threads: int = 1) -> dict:
     """A fresh load and one forward: the model as loaded against it rewritten (the form's cost included)."""
     def current() -> None:
         predictor = load(model_dir)
@@ -272,7 +330,13 @@ def load_to_first_result(model_dir: Path, images: torch.Tensor, repeats: int) ->
         with torch.inference_mode():
             predictor.model.forward_with_features(images[:1])
 
-    return interleaved_median_ms({"current": current, "shipped": shipped}, repeats, warmups=2)
+    runs = {"current": current, "shipped": shipped}
+    if lists_runtime_graph(model_dir):
+        def onnxruntime() -> None:
+            OnnxPredictor.from_dir(model_dir, threads=threads).predict_arrays(images[:1].numpy())
+
+        runs["onnxruntime"] = onnxruntime
+    return interleaved_median_ms(runs, repeats, warmups=2)
 
 
 def main() -> None:
@@ -294,6 +358,7 @@ def main() -> None:
     images = real_inputs(predictor, "test", args.images)
     calibration = real_inputs(predictor, "val", 32)
     eager, plain, cost = build_candidates(predictor, calibration, not args.no_int8)
+    runtime = onnx_candidate(model_dir, args.threads, cost)
     flops = count_flops(predictor.model, size)
     result = {
         "benchmark": "forward",
@@ -307,14 +372,17 @@ def main() -> None:
         "machine": platform.machine(),
         "gflop_per_image": round(flops / 1e9, 4),
         "cost": cost,
-        "exactness": exactness(predictor, eager, plain, images, layer),
-        "timed": [timed_batch(eager, plain, images, int(b), flops, layer, args.repeats)
+        "exactness": {**exactness(predictor, eager, plain, images, layer),
+                      **onnx_exactness(predictor, eager["current"], runtime, images, layer)},
+        "timed": [timed_batch(eager, plain, images, int(b), flops, layer, args.repeats, runtime)
                   for b in args.batches.split(",") if b],
     }
     sizes = [int(s) for s in args.scan.split(",") if s]
     if sizes:
         result["batch_scan"] = batch_scan(eager["shipped"], images, sizes, layer, max(3, args.repeats // 2))
-    result["load_to_first_result_ms"] = load_to_first_result(model_dir, images, 5)
+        if runtime is not None:
+            result["batch_scan_onnxruntime"] = onnx_batch_scan(runtime, images, sizes, max(3, args.repeats // 2))
+    result["load_to_first_result_ms"] = load_to_first_result(model_dir, images, 5, args.threads)
     result["load_average"] = {"before": [round(v, 2) for v in load_before],
                               "after": [round(v, 2) for v in os.getloadavg()]}
     result["note"] = ("times on a machine other jobs use move between runs; compare ratios within this run"

@@ -107,6 +107,8 @@ HIDDEN_IMPORTS = [
     # cxr pacs / cxr listen: subcommands are imported by name (cxrviewer.cli.main.SUBCOMMANDS)
     *PACS_MODULES,
     "cxrviewer.inference.engine",  # the inference worker imports it with importlib
+    "cxrviewer.inference.onnx_backend",  # and the engine its runtime (inference/backends.py)
+    "cxrviewer.inference.torch_backend",
     "cxrviewer.smoke",
     "gdcm",
     "openjpeg",  # pylibjpeg-openjpeg, registered through entry points

@@ -15,6 +15,7 @@ from cxrviewer.io import load_image
 from cxrviewer.io.formats import is_image_file
 from cxrviewer.model.calibration import fit_temperature
 from cxrviewer.model.export import export_model_dir
+from cxrviewer.model.onnx_export import add_runtime_graph
 from cxrviewer.model.ood import MahalanobisOOD, threshold_from_scores
 from cxrviewer.model.predictor import Predictor
 
@@ -49,6 +50,7 @@ def finalize_run(session, model, state: dict[str, Any]) -> Path:
     training["metrics"] = results
     card = render_card(session.labels, session.preprocessing, training, results, ood_layer=model.ood_layer)
     export_model_dir(*args, training=training, card=card)
+    add_runtime_graph(model_dir)
     log.info("model directory written: %s", model_dir)
     return model_dir
 

@@ -116,7 +116,8 @@ def _load_engine(model: Path | None, device: str, prog: str = "cxr predict") -> 
               "pass --model DIR with a model directory", file=sys.stderr)
         return None
     # The first image decoder starts now, so its start-up runs on the other core while this
-    # process imports torch (1.4 s), which is imported here, not at the top, for the same reason.
+    # process imports the runtime (onnxruntime, or torch), imported here, not at the top, for
+    # the same reason.
     prestart_decoder()
     from cxrviewer.inference.engine import InferenceEngine
 
@@ -132,6 +133,8 @@ def _load_engine(model: Path | None, device: str, prog: str = "cxr predict") -> 
 
 
 def _device_problem(device: str) -> str:
+    if device not in ("cuda", "mps"):
+        return ""  # the CPU runs everywhere; "auto" is decided by the engine (without torch where it can)
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():

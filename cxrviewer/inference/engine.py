@@ -1,7 +1,9 @@
-"""InferenceEngine: one model directory -> results for images (torch, no Qt).
+"""InferenceEngine: one model directory -> results for images (no Qt; torch only where it runs the model).
 
-The worker thread imports this module with importlib (so the window never
-imports torch); ``cxr predict`` uses it directly. One engine serves one thread.
+The worker thread imports this module with importlib (so the window never imports a
+runtime); ``cxr predict`` uses it directly. One engine serves one thread. The models
+run on ONNX Runtime on the CPU when the directories carry exported graphs, else on
+PyTorch (backends.py), behind the same calls and with the same answers.
 
     engine = InferenceEngine.load(model_dir, device="auto")   # raises on a bad model
     engine.info                                               # ModelInfo (device name, labels, ...)
@@ -9,38 +11,33 @@ imports torch); ``cxr predict`` uses it directly. One engine serves one thread.
     results = engine.run_many(requests_with_images)           # batched forward (CLI)
 
 With a CAM, probabilities, the OOD score and the map come from one forward
-pass (compute_cam returns logits and features); without one the forward runs
-under inference_mode. On the CPU the loaded classifier is first rewritten for
-inference (cxrviewer.model.fast_forward: BatchNorm folded, channels-last, oneDNN
-fused convolutions; the same answers to float rounding); CXR_FAST_FORWARD=0 keeps
-it as loaded.
+pass; without one the forward runs alone. On PyTorch and the CPU the loaded
+classifier is first rewritten for inference (cxrviewer.model.fast_forward:
+BatchNorm folded, channels-last, oneDNN fused convolutions; the same answers to
+float rounding); CXR_FAST_FORWARD=0 keeps it as loaded (on PyTorch).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import platform
 import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cxrviewer.io import LoadedImage
 from cxrviewer.io.sandbox import load_image_isolated
-from cxrviewer.model.cam import cam_result, compute_cam, resolve_target
+from cxrviewer.model.cam_maps import cam_result, resolve_target
 from cxrviewer.model.config import CARD_FILE
-from cxrviewer.model.errors import ModelFileMissingError
-from cxrviewer.model.fast_forward import NONE, optimise_for_inference
-from cxrviewer.model.lung_fields import mass_inside
-from cxrviewer.model.lung_model import LungResult, LungSegmenter
-from cxrviewer.model.predictor import Prediction, Predictor
+from cxrviewer.model.lung_fields import LungResult, mass_inside
+from cxrviewer.model.prediction import Prediction
 from cxrviewer.model.preprocess import Preprocessed
 from cxrviewer.resources import bundled_lung_model_dir
 
+from . import backends
+from .backends import ENGINE_ENV, FAST_FORWARD_ENV, Backend
 from .lung_outline import outlines
 from .requests import DEFAULT_UNCERTAIN_BELOW, InferenceRequest, InferenceResult, LungReading, ModelInfo
 
@@ -53,8 +50,12 @@ def _never() -> bool:
     return False
 
 
+__all__ = ["ENGINE_ENV", "FAST_FORWARD_ENV", "InferenceEngine", "lung_reading"]
+
+
 class InferenceEngine:
-    def __init__(self, predictor: Predictor, info: ModelInfo, segmenter: LungSegmenter | None = None) -> None:
+    def __init__(self, predictor, info: ModelInfo, segmenter=None) -> None:
+        """``predictor``: a Predictor or OnnxPredictor; ``segmenter``: a LungSegmenter or OnnxLungSegmenter."""
         self.predictor = predictor
         self.info = info
         self.segmenter = segmenter
@@ -72,14 +73,13 @@ class InferenceEngine:
         """
         start = time.perf_counter()
         model_dir = Path(model_dir)
-        predictor = Predictor.from_dir(model_dir, device=device)
-        predictor.model.requires_grad_(False)  # CAM differentiates the activation, never the weights
-        form = _optimise(predictor)
-        segmenter = _load_segmenter(Path(lung_dir) if lung_dir else bundled_lung_model_dir(), predictor)
-        info = _model_info(predictor, model_dir, (time.perf_counter() - start) * 1e3, segmenter, form)
+        lung_dir = Path(lung_dir) if lung_dir else bundled_lung_model_dir()
+        kind = backends.choose(model_dir, device, lung_dir)
+        backend = backends.load(kind, model_dir, device, lung_dir)
+        info = _model_info(backend, model_dir, (time.perf_counter() - start) * 1e3)
         log.info("model %s loaded on %s in %.0f ms (forward: %s)", info.architecture, info.device_name,
-                 info.load_ms, form)
-        return cls(predictor, info, segmenter)
+                 info.load_ms, backend.form)
+        return cls(backend.predictor, info, backend.segmenter)
 
     def lungs(self, image: LoadedImage) -> LungResult | None:
         """The image's lung fields, computed once per decoded image; None without a lung model."""
@@ -139,13 +139,9 @@ class InferenceEngine:
         return [self._result(r, p, c, timings, lung) for r, p, c, lung in zip(requests, predictions, cams, lungs)]
 
     def _forward_with_cam(self, batch: np.ndarray, targets, method, prepared):
-        model, config = self.predictor.model, self.predictor.config
-        inputs = torch.from_numpy(batch).to(self.predictor.device)
-        explained = compute_cam(model, inputs, config.cam_target_layer, method, _targets(targets))
-        predictions = self.predictor.predictions_from_outputs(explained.logits, explained.features)
+        predictions, explained, timings = self.predictor.predict_with_cam(batch, _targets(targets), method)
         start = time.perf_counter()
         cams = [cam_result(explained, i, method, self._labels, p.geometry) for i, p in enumerate(prepared)]
-        timings = dict(explained.timings)
         timings["cam_ms"] += (time.perf_counter() - start) * 1e3  # mapping back to full resolution
         return predictions, cams, timings
 
@@ -187,28 +183,6 @@ def lung_reading(lungs: LungResult, cam: np.ndarray | None) -> LungReading:
     )
 
 
-FAST_FORWARD_ENV = "CXR_FAST_FORWARD"  # "0": run the model as loaded (troubleshooting, benchmarks)
-
-
-def _optimise(predictor: Predictor) -> str:
-    """The CPU inference form of the classifier (model/fast_forward.py: BatchNorm folded, channels-last,
-    oneDNN fused convs); same probabilities and maps to float rounding. Measured on the CPU only."""
-    if predictor.device.type != "cpu" or os.environ.get(FAST_FORWARD_ENV, "1") == "0":
-        return NONE
-    config = predictor.config
-    return optimise_for_inference(predictor.model, config.input_size, (config.cam_target_layer, config.ood.layer))
-
-
-def _load_segmenter(lung_dir: Path, predictor: Predictor) -> LungSegmenter | None:
-    if predictor.segmenter is not None:
-        return predictor.segmenter  # the one the classifier was trained with, already checked
-    try:
-        return LungSegmenter.from_dir(lung_dir, device=predictor.device)
-    except ModelFileMissingError:
-        log.info("no lung model at %s: readings carry no lung fields", lung_dir)
-        return None
-
-
 def _targets(targets: list[int | None]) -> list[int] | None:
     if all(t is None for t in targets):
         return None
@@ -223,9 +197,8 @@ def _timed(fn, *args):
     return value, (time.perf_counter() - start) * 1e3
 
 
-def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter: LungSegmenter | None,
-                form: str = NONE) -> ModelInfo:
-    config = predictor.config
+def _model_info(backend: Backend, model_dir: Path, load_ms: float) -> ModelInfo:
+    config = backend.predictor.config
     card = model_dir / CARD_FILE
     return ModelInfo(
         model_dir=model_dir,
@@ -233,20 +206,12 @@ def _model_info(predictor: Predictor, model_dir: Path, load_ms: float, segmenter
         labels=tuple(config.labels),
         input_size=config.input_size,
         cam_target_layer=config.cam_target_layer,
-        device=predictor.device.type,
-        device_name=device_name(predictor.device),
+        device=backend.device,
+        device_name=backend.device_name,
         uncertain_below=float(getattr(config, "uncertain_below", None) or DEFAULT_UNCERTAIN_BELOW),
         ood_threshold=float(config.ood.threshold),
         load_ms=load_ms,
         card=card.read_text(encoding="utf-8") if card.is_file() else "",
-        lung_model="" if segmenter is None else segmenter.config.architecture,
-        forward_form=form,
+        lung_model="" if backend.segmenter is None else backend.segmenter.config.architecture,
+        forward_form=backend.form,
     )
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads)"

@@ -120,8 +120,9 @@ class CxrClassifier(nn.Module):
             x = stage(x)
         return x
 
-    def forward_with_features(self, x: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits, OOD descriptor (N, 2 * channels at stage ood_tap))."""
+    def forward_with_features(self, x: torch.Tensor, start: int = 0, with_activation: bool = False):
+        """(logits, OOD descriptor (N, 2 * channels at stage ood_tap)); with ``with_activation``
+        also the last stage's output (the CAM target layer), for the ONNX graph (onnx_export)."""
         if start > self.ood_tap:
             raise ValueError(f"the OOD descriptor is taken at stage {self.ood_tap}, before start stage {start}")
         if self.ood_stage is None:
@@ -132,7 +133,8 @@ class CxrClassifier(nn.Module):
             tapped, rest = self.ood_stage(x), self.ood_tap
         descriptor = torch.cat([tapped.mean(dim=(2, 3)), tapped.std(dim=(2, 3))], dim=1)
         x = self.forward_stages(x, rest)
-        return self.classifier(self.dropout(self.pool(x))), descriptor
+        logits = self.classifier(self.dropout(self.pool(x)))
+        return (logits, descriptor, x) if with_activation else (logits, descriptor)
 
     def forward(self, x: torch.Tensor, start: int = 0, with_activation: bool = False):
         """Logits; with ``with_activation`` also the CAM target layer's output (the last stage),

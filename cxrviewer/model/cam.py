@@ -35,20 +35,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from .cam_hooks import capture_layer, resolve_layer
+from .cam_maps import Target, CamResult, cam_result, map_to_full_resolution, normalise_and_resize, resolve_target
 from .cam_methods import raw_cam
 from .cam_options import CAM_METHODS, GRADCAM, check_method
-from .preprocess import Geometry, Preprocessed
+from .preprocess import Preprocessed
 
-__all__ = ["CAM_METHODS", "CamBatch", "CamResult", "compute_cam", "explain", "map_to_full_resolution",
+__all__ = ["CAM_METHODS", "CamBatch", "CamResult", "cam_result", "compute_cam", "explain", "map_to_full_resolution",
            "resolve_target"]
 
-Target = int | str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,31 +59,6 @@ class CamBatch:
     class_indices: tuple[int, ...]  # the class each map explains
     maps: np.ndarray  # float32 (N, S, S) in [0, 1] at model-input resolution
     timings: dict[str, float]  # forward_ms, cam_ms (gradient + formula + resize)
-
-
-@dataclass(frozen=True, eq=False)
-class CamResult:
-    """The map of one image, at model resolution and on the full image."""
-
-    method: str
-    class_index: int
-    label: str
-    model_map: np.ndarray  # float32 (S, S) in [0, 1]
-    full_map: np.ndarray  # float32 (H, W) in [0, 1], aligned with LoadedImage.pixels
-
-
-def resolve_target(target: Target, labels: Sequence[str]) -> int | None:
-    """None -> None (predicted class); a label or an index -> a checked class index."""
-    if target is None:
-        return None
-    if isinstance(target, str):
-        if target not in labels:
-            raise ValueError(f"unknown class {target!r}; this model has: {', '.join(labels)}")
-        return list(labels).index(target)
-    index = int(target)
-    if not 0 <= index < len(labels):
-        raise ValueError(f"class index {index} is out of range for {len(labels)} classes")
-    return index
 
 
 def compute_cam(
@@ -110,7 +84,7 @@ def compute_cam(
         activations = capture.require()
         (grads,) = torch.autograd.grad(score, activations)
         raw = raw_cam(method, activations.detach(), grads).clamp_min(0)
-        maps = _normalise_and_resize(raw, tuple(inputs.shape[-2:]))
+        maps = normalise_and_resize(raw.float().cpu().numpy(), tuple(inputs.shape[-2:]))
     timings = {"forward_ms": (forward_done - start) * 1e3, "cam_ms": (time.perf_counter() - forward_done) * 1e3}
     return CamBatch(
         logits=logits.detach(),
@@ -119,12 +93,6 @@ def compute_cam(
         maps=maps,
         timings=timings,
     )
-
-
-def map_to_full_resolution(model_map: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Model-input map -> float32 map of the source image's shape (crop, resize, padding undone)."""
-    full = geometry.map_to_source(model_map)  # float32, source-sized: clipped in place, not copied
-    return np.clip(full, 0.0, 1.0, out=full)
 
 
 def explain(
@@ -151,17 +119,6 @@ def explain(
     return cam_result(batch, 0, method, names, preprocessed.geometry)
 
 
-def cam_result(batch: CamBatch, i: int, method: str, labels: Sequence[str], geometry: Geometry) -> CamResult:
-    index = batch.class_indices[i]
-    return CamResult(
-        method=method,
-        class_index=index,
-        label=labels[index],
-        model_map=batch.maps[i],
-        full_map=map_to_full_resolution(batch.maps[i], geometry),
-    )
-
-
 def _forward(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     with_features = getattr(model, "forward_with_features", None)
     if with_features is not None:
@@ -179,16 +136,6 @@ def _choose_classes(logits: torch.Tensor, targets: int | Sequence[int] | None) -
     if any(not 0 <= t < classes for t in wanted):
         raise ValueError(f"class index out of range for {classes} classes: {wanted}")
     return torch.tensor(wanted, device=logits.device, dtype=torch.long)
-
-
-def _normalise_and_resize(raw: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-    maps = raw.float().cpu().numpy()
-    flat = maps.reshape(len(maps), -1)
-    maps = maps - flat.min(axis=1)[:, None, None]  # min-max, as pytorch_grad_cam does
-    maps = maps / (maps.reshape(len(maps), -1).max(axis=1)[:, None, None] + np.float32(1e-7))
-    height, width = size
-    resized = [cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for m in maps]
-    return np.clip(np.stack(resized), 0.0, 1.0).astype(np.float32)
 
 
 def _model_device(model: nn.Module) -> torch.device:

@@ -13,6 +13,8 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
 CARD_FILE = "MODEL_CARD.md"
+# The same classifier as an ONNX graph for ONNX Runtime (onnx_export.py); optional, listed in files when present.
+RUNTIME_FILE = "model.onnx"
 
 
 @dataclass(frozen=True)

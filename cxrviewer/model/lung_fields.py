@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .preprocess import Geometry
+
 THRESHOLD = 0.5
 MIN_FIELD = 0.03  # each lung covers at least 3 % of the image content
 MAX_TOTAL = 0.75  # both together never the whole image
@@ -106,3 +108,38 @@ def mass_inside(heat: np.ndarray, mask: np.ndarray) -> float:
     if total <= 0:
         return 0.0
     return float(np.sum(heat, where=np.asarray(mask, dtype=bool), dtype=np.float64)) / total
+
+
+@dataclass(frozen=True)
+class LungResult:
+    """Lung fields of one image, on the image's own pixel grid."""
+
+    mask: np.ndarray  # bool (H, W), aligned with LoadedImage.pixels
+    found: bool
+    area_fraction: float
+    confidence: float
+    reason: str
+    model_fields: LungFields  # the same verdict on the model input grid
+    geometry: Geometry
+
+    @property
+    def box(self) -> tuple[int, int, int, int] | None:
+        return mask_box(self.mask)
+
+
+def lung_result(probability: np.ndarray, geometry: Geometry) -> LungResult:
+    """Judge a model-grid probability map and carry the kept fields back to the source image."""
+    content = np.zeros(probability.shape, dtype=bool)
+    x0, y0, x1, y1 = geometry.content_box
+    content[y0:y1, x0:x1] = True
+    fields = judge_lung_fields(probability, content)
+    full = geometry.mask_to_source(fields.mask)
+    return LungResult(
+        mask=full,
+        found=fields.found,
+        area_fraction=fields.area_fraction,
+        confidence=fields.confidence,
+        reason=fields.reason,
+        model_fields=fields,
+        geometry=geometry,
+    )

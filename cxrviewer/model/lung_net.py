@@ -14,8 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .architectures import CxrClassifier, get_spec
-
-ENCODER_ARCH = "efficientnet_lite0"
+from .lung_config import ENCODER_ARCH
 # Lite0 stages: 0 stem (s2, 32), 1 (s2, 16), 2 (s4, 24), 3 (s8, 40), 4 (s16, 80), 5 (s16, 112), 6 (s32, 192)
 # The encoder stops at stride 16: a 16x16 grid at 256 px already sees the whole
 # chest, and the s32 group alone would double the weights and the CPU time.

@@ -14,21 +14,23 @@ threshold until nothing is ever flagged) makes the directory refuse to load.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cxrviewer.atomic_files import atomic_write_bytes, create_temp_beside
 
-from .config import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelConfig
-from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
+from .config import CARD_FILE, CONFIG_FILE, RUNTIME_FILE, WEIGHTS_FILE, ModelConfig
+from .errors import ModelFileMissingError, ModelFormatError
+from .model_files import SETTINGS_DIGEST_KEY, settings_digest, sha256_file, verify_files, verify_settings
+
+__all__ = ["SETTINGS_DIGEST_KEY", "ModelDirContents", "read_model_dir", "rewrite_card", "save_model_dir",
+           "settings_digest", "sha256_file"]
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,6 @@ class ModelDirContents:
     config: ModelConfig
     state_dict: dict[str, torch.Tensor]  # model weights only
     extra_tensors: dict[str, torch.Tensor]  # ood.* etc.
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-SETTINGS_DIGEST_KEY = "cxrviewer.settings_sha256"
-
-
-def settings_digest(config) -> str:
-    """sha256 of every settings field (``config.to_json()``) except the file hashes (which depend on it).
-
-    Used for classifier (model.json) and lung model (lungs.json) directories alike.
-    """
-    data = json.loads(config.to_json())
-    data.pop("files", None)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def save_model_dir(
@@ -90,6 +70,7 @@ def save_model_dir(
     files = {WEIGHTS_FILE: sha256_file(weights), CARD_FILE: sha256_file(directory / CARD_FILE)}
     config = dataclasses.replace(config, files=files)
     atomic_write_bytes(directory / CONFIG_FILE, config.to_json().encode("utf-8"))
+    (directory / RUNTIME_FILE).unlink(missing_ok=True)  # a graph of the weights this replaced
     return config
 
 
@@ -119,30 +100,11 @@ def read_model_dir(directory: str | Path) -> ModelDirContents:
 def _verify_files(directory: Path, config: ModelConfig) -> None:
     if WEIGHTS_FILE not in config.files:
         raise ModelFormatError(f"{CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}")
-    for name, expected in config.files.items():
-        path = directory / name
-        if Path(name).name != name:
-            raise ModelFormatError(f"{CONFIG_FILE} lists a file outside the directory: {name!r}")
-        if not path.is_file():
-            raise ModelFileMissingError(f"{directory} is missing {name}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise ModelIntegrityError(
-                f"{name} does not match the sha256 in {CONFIG_FILE} (file corrupted or modified); "
-                "refusing to load it"
-            )
+    verify_files(directory, config.files, CONFIG_FILE)
 
 
 def _verify_settings(weights: Path, config: ModelConfig) -> None:
-    with safe_open(str(weights), framework="pt") as fh:
-        recorded = (fh.metadata() or {}).get(SETTINGS_DIGEST_KEY)
-    if recorded is None:
-        raise ModelFormatError(f"{WEIGHTS_FILE} records no digest of the {CONFIG_FILE} settings")
-    if recorded != settings_digest(config):
-        raise ModelIntegrityError(
-            f"the settings in {CONFIG_FILE} (temperature, OOD threshold, preprocessing, labels...) "
-            f"were changed after export; refusing to load it"
-        )
+    verify_settings(weights, config, CONFIG_FILE)
 
 
 def rewrite_card(directory: str | Path, card: str) -> ModelConfig:

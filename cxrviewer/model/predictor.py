@@ -7,7 +7,6 @@ function training used (cxrviewer.model.preprocess.preprocess).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,15 @@ from cxrviewer.io.image import LoadedImage
 
 from .architectures import CxrClassifier, build_model
 from .config import ModelConfig
-from .errors import ModelFileMissingError, ModelFormatError
-from .lung_model import LUNG_WEIGHTS_FILE, LungResult, LungSegmenter
+from .errors import ModelFormatError
+from .lung_fields import LungResult
+from .lung_model import LungSegmenter
 from .model_dir import read_model_dir
 from .ood import MahalanobisOOD
-from .preprocess import Preprocessed, preprocess
+from .prediction import Prediction, model_input, prediction_from, required_segmenter
+from .preprocess import Preprocessed
 
-
-@dataclass(frozen=True)
-class Prediction:
-    probabilities: dict[str, float]  # temperature-calibrated, sums to 1
-    label: str
-    confidence: float
-    ood_score: float
-    ood_flag: bool  # True: not like the chest X-rays the model was trained on
+__all__ = ["Prediction", "Predictor", "load_required_segmenter", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -83,12 +77,7 @@ class Predictor:
 
     def preprocess(self, image: LoadedImage, lungs: LungResult | None = None) -> Preprocessed:
         """The model input; a lung-cropping model uses ``lungs`` (segmented here when not given)."""
-        box = None
-        if self.needs_lungs:
-            if lungs is None and self.segmenter is not None:
-                lungs = self.segmenter.segment(image)
-            box = lungs.box if lungs is not None and lungs.found else None
-        return preprocess(image, self.config.preprocessing, box)
+        return model_input(image, self.config, lungs, self.segmenter)
 
     def predict(self, images: Sequence[LoadedImage], batch_size: int = 32) -> list[Prediction]:
         results: list[Prediction] = []
@@ -118,34 +107,20 @@ class Predictor:
         scores = self.ood.score(features).cpu().numpy()
         return [self.prediction_from(p, s) for p, s in zip(probabilities, scores)]
 
+    def predict_with_cam(self, batch: np.ndarray, targets: Sequence[int] | None, method: str):
+        """(predictions, CamBatch, timings): probabilities, the OOD score and the maps from one forward."""
+        from .cam import compute_cam
+
+        inputs = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+        explained = compute_cam(self.model, inputs, self.config.cam_target_layer, method, targets)
+        return self.predictions_from_outputs(explained.logits, explained.features), explained, dict(explained.timings)
+
     def prediction_from(self, probabilities: np.ndarray, score: float) -> Prediction:
         """A Prediction from calibrated probabilities (C,) and an OOD score."""
-        best = int(np.argmax(probabilities))
-        return Prediction(
-            probabilities={label: float(p) for label, p in zip(self.labels, probabilities)},
-            label=self.labels[best],
-            confidence=float(probabilities[best]),
-            ood_score=float(score),
-            ood_flag=bool(score > self.config.ood.threshold),
-        )
+        return prediction_from(probabilities, score, self.labels, self.config.ood.threshold)
 
 
 def load_required_segmenter(config: ModelConfig, device: torch.device,
                             lung_dir: str | Path | None = None) -> LungSegmenter:
     """The lung model a lung-cropping classifier was trained with (the bundled one, checked by hash)."""
-    from cxrviewer.resources import bundled_lung_model_dir
-
-    lung_dir = Path(lung_dir) if lung_dir else bundled_lung_model_dir()
-    try:
-        segmenter = LungSegmenter.from_dir(lung_dir, device=device)
-    except ModelFileMissingError:
-        raise ModelFileMissingError(
-            f"this model crops its input to the lung fields, but the lung model is missing ({lung_dir})"
-        ) from None
-    wanted = config.preprocessing.lung_model
-    if wanted and segmenter.config.files[LUNG_WEIGHTS_FILE] != wanted:
-        raise ModelFormatError(
-            "this model was trained on lung crops from another lung model than the one installed "
-            f"({LUNG_WEIGHTS_FILE} sha256 {wanted[:12]}…); retrain or adapt it with this one"
-        )
-    return segmenter
+    return required_segmenter(config, lambda path: LungSegmenter.from_dir(path, device=device), lung_dir)

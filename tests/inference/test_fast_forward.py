@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from cxrviewer.inference.engine import FAST_FORWARD_ENV, InferenceEngine
+from cxrviewer.inference.engine import ENGINE_ENV, FAST_FORWARD_ENV, InferenceEngine
 from cxrviewer.inference.requests import InferenceRequest
 from cxrviewer.io import load_image
 from cxrviewer.model import fast_forward
@@ -166,6 +166,7 @@ def test_other_models_and_deep_layer_names_are_left_as_loaded(loaded, random_mod
 
 
 def test_the_engine_runs_the_fast_form_with_the_models_answers(monkeypatch, cxr3_paths, chest_dicom):
+    monkeypatch.setenv(ENGINE_ENV, "torch")  # the PyTorch path (the ONNX one: test_onnx_runtime.py)
     engine = InferenceEngine.load(bundled_model_dir(), device="cpu")
     monkeypatch.setenv(FAST_FORWARD_ENV, "0")
     as_loaded = InferenceEngine.load(bundled_model_dir(), device="cpu")

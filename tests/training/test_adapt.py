@@ -92,6 +92,7 @@ def test_adapt_writes_a_loadable_model_with_provenance(site_csv, random_model_di
     assert "What this procedure bought on a known site shift" in card  # the benchmark's evidence
     assert not (out / WORK_DIR).exists() and not leftovers(out)
     assert "adapted model written to" in capsys.readouterr().err
+    assert "model.onnx" in predictor.config.files  # the viewer runs it on ONNX Runtime
 
 
 def test_a_class_the_site_lacks_keeps_its_classifier_row(site_csv, random_model_dir, tmp_path):
@@ -228,6 +229,13 @@ def test_finetuning_the_tap_stage_keeps_the_base_ood_descriptor(site_csv, random
     assert not torch.allclose(logits_after, logits_before)  # the classifier did move
     assert [p.ood_score for p in reloaded.predict(images)] == pytest.approx([p.ood_score for p in base.predict(images)],
                                                                              rel=1e-5)
+    # The ONNX graph of the adapted model keeps the base's descriptor too.
+    from cxrviewer.model.onnx_export import export_classifier
+    from cxrviewer.model.onnx_runtime import OnnxPredictor
+
+    export_classifier(out)
+    onnx_scores = [p.ood_score for p in OnnxPredictor.from_dir(out).predict_arrays(batch.numpy())]
+    assert onnx_scores == pytest.approx([p.ood_score for p in base.predict(images)], rel=1e-4)
 
 
 def test_finetuning_is_reproducible_for_a_seed(site_csv, random_model_dir, tmp_path):

@@ -40,6 +40,14 @@ def test_train_exports_a_loadable_model_dir(data_csv, tmp_path):
     assert "--preset tiny" in card  # the exact command
     assert "By `source`" in card
     assert (out / "train.log").read_text().count("epoch 3:") == 1
+    # ... with its ONNX graph, which gives the model's answers (tests/inference/test_onnx_runtime.py: the bundled one)
+    from cxrviewer.model.onnx_runtime import OnnxPredictor
+
+    assert "model.onnx" in config["files"]
+    size = predictor.config.input_size
+    batch = np.random.default_rng(0).random((3, 1, size, size), dtype=np.float32)
+    for ours, theirs in zip(OnnxPredictor.from_dir(out / "model").predict_arrays(batch), predictor.predict_arrays(batch)):
+        assert ours.label == theirs.label and ours.ood_score == pytest.approx(theirs.ood_score, rel=1e-4)
     # The card can be re-rendered later with notes, and the directory stays verified.
     from training.card import main as card_main
 

@@ -22,6 +22,7 @@ import torch
 from cxrviewer.atomic_files import atomic_write_bytes
 from cxrviewer.model.config import CONFIG_FILE
 from cxrviewer.model.export import export_model_dir
+from cxrviewer.model.onnx_export import add_runtime_graph
 from cxrviewer.model.predictor import Predictor, resolve_device
 
 from ..data import DataError
@@ -71,6 +72,7 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
     progress("writing the model", 0, 1)
     export_model_dir(options.out, model, base.labels, base.config.preprocessing, temperature, ood,
                      base.config.ood.threshold, training=_training_record(base, record), card=card)
+    add_runtime_graph(options.out)
     atomic_write_bytes(options.out / REPORT_FILE, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
     if not options.keep_work:
         shutil.rmtree(work, ignore_errors=True)
