@@ -1,4 +1,4 @@
-"""`cxr predict` on one image: wall time, its fixed cost, and peak memory, against `import torch` alone.
+"""`cxr predict` on one image: wall time, its fixed cost, and peak memory, against the runtime's bare floor.
 
     python benchmarks/bench_predict_startup.py [--repeats 7] [--image FILE] [--cam]
 
@@ -13,9 +13,11 @@ them alike. Prints JSON with medians:
                     starts during the torch import and is no longer in load_ms)
   peak_rss_mb       the process's peak resident memory (ru_maxrss from wait4)
   minor_page_faults pages faulted in (ru_minflt): what the malloc thresholds change
-Contenders: `import torch` alone (the floor of any process holding the model),
-`cxr predict` as shipped, and `cxr predict` with glibc's malloc defaults
-(CXR_MALLOC_TUNING=0, see cxrviewer/malloc_tuning.py).
+Contenders: `import torch` alone (the floor of any process holding the model on PyTorch);
+`import onnxruntime` and the bundled graph loaded into a bare session (the floor of any
+process holding it on ONNX Runtime, which `cxr predict` uses on the CPU); `cxr predict` as
+shipped; `cxr predict` on PyTorch (CXR_ENGINE=torch); and `cxr predict` with glibc's malloc
+defaults (CXR_MALLOC_TUNING=0, see cxrviewer/malloc_tuning.py).
 """
 
 from __future__ import annotations
@@ -62,9 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     predict = [sys.executable, "-m", "cxrviewer.cli.main", "predict", str(args.image), "--json"]
     if args.cam:
         predict += ["--cam-dir", tempfile.mkdtemp(prefix="bench-predict-")]
+    from cxrviewer.resources import bundled_model_dir
+
+    bare_session = ("import onnxruntime; onnxruntime.InferenceSession("
+                    f"{str(bundled_model_dir() / 'model.onnx')!r}, providers=['CPUExecutionProvider'])")
+    base_env.pop("CXR_ENGINE", None)
     contenders = {
         "import_torch": ([sys.executable, "-c", "import torch"], base_env),
+        "import_onnxruntime_and_load_graph": ([sys.executable, "-c", bare_session], base_env),
         "cxr_predict": (predict, base_env),
+        "cxr_predict_on_torch": (predict, {**base_env, "CXR_ENGINE": "torch"}),
         "cxr_predict_glibc_malloc_defaults": (predict, {**base_env, "CXR_MALLOC_TUNING": "0"}),
     }
     for command, env in contenders.values():
@@ -72,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     rss: dict[str, list[float]] = {name: [] for name in contenders}
     faults: dict[str, list[float]] = {name: [] for name in contenders}
-    fixed: dict[str, list[float]] = {name: [] for name in contenders if name != "import_torch"}
+    fixed: dict[str, list[float]] = {name: [] for name in contenders if name.startswith("cxr_")}
     for _ in range(args.repeats):
         for name, (command, env) in contenders.items():
             seconds, peak, minflt, out = run(command, env)
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": {name: round(statistics.median(v), 1) for name, v in rss.items()},
         "minor_page_faults": {name: int(statistics.median(v)) for name, v in faults.items()},
         "ratio_predict_to_import_torch": round(med(wall["cxr_predict"]) / med(wall["import_torch"]), 2),
+        "ratio_predict_to_bare_onnxruntime": round(med(wall["cxr_predict"])
+                                                   / med(wall["import_onnxruntime_and_load_graph"]), 2),
+        "ratio_predict_on_torch_to_import_torch": round(med(wall["cxr_predict_on_torch"]) / med(wall["import_torch"]), 2),
         "ratio_tuned_to_glibc_defaults": round(med(wall["cxr_predict"])
                                                / med(wall["cxr_predict_glibc_malloc_defaults"]), 2),
         "all_wall_s": {name: [round(x, 3) for x in v] for name, v in wall.items()},

@@ -56,10 +56,11 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # Pixels of the images one batch holds (64 Mi, 256 MiB as float32): eight ordinary films
 # fit, a film larger than the budget is analysed alone.
 BATCH_PIXELS = 64 * 2**20
-# Images per forward pass, by benchmarks/bench_forward.py's batch scan (one torch thread, 2 cores
-# other jobs used; ms per image at 1 / 2 / 4 / 8 / 16 images: 42 / 36 / 31 / 32 / 37, with
-# Grad-CAM 43 / 37 / 33 / 34 / 39). In three scans 4 was the fastest with Grad-CAM every time
-# and without it twice, 8 within 3-12% of it; 1 and 16 were slower every time.
+# Images per forward pass, by benchmarks/bench_forward.py's batch scans (one thread, 2 cores).
+# ONNX Runtime, what runs on the CPU (idle machine; ms per image at 1 / 2 / 4 / 8 / 16 images):
+# 20.9 / 18.6 / 18.2 / 20.6 / 20.5, with Grad-CAM 20.5 / 18.4 / 19.3 / 19.4 / 20.0: flat from 2
+# on. PyTorch's fused form (2 cores other jobs used): 42 / 36 / 31 / 32 / 37, with Grad-CAM
+# 43 / 37 / 33 / 34 / 39, and 4 the fastest in three scans; 4 serves both.
 DEFAULT_BATCH_SIZE = 4
 
 

@@ -24,5 +24,6 @@ def load_onnx(model_dir: Path, lung_dir: Path) -> Backend:
             segmenter = OnnxLungSegmenter.from_dir(lung_dir)
         except ModelFileMissingError:
             log.info("no lung model at %s: readings carry no lung fields", lung_dir)
-    name = f"CPU ({platform.machine() or 'unknown'}, {intra_op_threads()} threads, ONNX Runtime)"
+    # The runtime first: the status bar shows the start of this.
+    name = f"CPU (ONNX Runtime, {intra_op_threads()} threads, {platform.machine() or 'unknown'})"
     return Backend(predictor, segmenter, "cpu", name, FORM)

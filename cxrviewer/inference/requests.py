@@ -134,7 +134,7 @@ class ModelInfo:
     input_size: int
     cam_target_layer: str
     device: str  # "cuda", "mps" or "cpu"
-    device_name: str  # for people: "NVIDIA H100 80GB HBM3", "Apple GPU (MPS)", "CPU (x86_64, 8 threads)"
+    device_name: str  # for people: "NVIDIA H100 80GB HBM3", "Apple GPU (MPS)", "CPU (ONNX Runtime, 8 threads, x86_64)"
     uncertain_below: float
     ood_threshold: float
     load_ms: float = 0.0

@@ -51,4 +51,4 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads)"
+    return f"CPU (PyTorch, {torch.get_num_threads()} threads, {platform.machine() or 'unknown'})"

@@ -55,6 +55,11 @@ class LungModelConfig:
 
 
 def verified_lung_config(directory: Path) -> LungModelConfig:
+    config, _ = verified_lung_config_and_digest(directory)
+    return config
+
+
+def verified_lung_config_and_digest(directory: Path) -> tuple[LungModelConfig, str]:
     """lungs.json of ``directory``, after every listed file and the settings digest were checked."""
     path = directory / LUNG_CONFIG_FILE
     if not path.is_file():
@@ -63,6 +68,7 @@ def verified_lung_config(directory: Path) -> LungModelConfig:
     if LUNG_WEIGHTS_FILE not in config.files:
         raise ModelFormatError(f"{LUNG_CONFIG_FILE} records no sha256 for {LUNG_WEIGHTS_FILE}")
     verify_files(directory, config.files, LUNG_CONFIG_FILE)
-    if recorded_settings_digest(directory / LUNG_WEIGHTS_FILE) != settings_digest(config):
+    digest = settings_digest(config)
+    if recorded_settings_digest(directory / LUNG_WEIGHTS_FILE) != digest:
         raise ModelIntegrityError(f"the settings in {LUNG_CONFIG_FILE} were changed after export; refusing to load it")
-    return config
+    return config, digest

@@ -65,11 +65,12 @@ def recorded_settings_digest(weights: Path) -> str | None:
         raise ModelFormatError(f"{weights.name} cannot be read: {exc}") from exc
 
 
-def verify_settings(weights: Path, config, config_name: str) -> None:
+def verify_settings(weights: Path, config, config_name: str, digest: str | None = None) -> None:
+    """``digest``: settings_digest(config) when the caller has it already (it costs tens of ms)."""
     recorded = recorded_settings_digest(weights)
     if recorded is None:
         raise ModelFormatError(f"{weights.name} records no digest of the {config_name} settings")
-    if recorded != settings_digest(config):
+    if recorded != (digest or settings_digest(config)):
         raise ModelIntegrityError(
             f"the settings in {config_name} (temperature, OOD threshold, preprocessing, labels...) "
             f"were changed after export; refusing to load it"

@@ -28,7 +28,7 @@ from .cam_maps import MapBatch, normalise_and_resize
 from .cam_options import CAM_METHODS, check_method
 from .config import CONFIG_FILE, RUNTIME_FILE, WEIGHTS_FILE, ModelConfig
 from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
-from .lung_config import LUNG_RUNTIME_FILE, LUNG_WEIGHTS_FILE, LungModelConfig, verified_lung_config
+from .lung_config import LUNG_RUNTIME_FILE, LUNG_WEIGHTS_FILE, LungModelConfig, verified_lung_config_and_digest
 from .lung_fields import LungResult, lung_result
 from .model_files import GRAPH_SETTINGS_KEY, GRAPH_WEIGHTS_KEY, settings_digest, verify_files, verify_settings
 from .prediction import Prediction, calibrated_probabilities, model_input, prediction_from, required_segmenter
@@ -72,10 +72,10 @@ class OnnxLungSegmenter:
     @classmethod
     def from_dir(cls, directory: str | Path) -> OnnxLungSegmenter:
         directory = Path(directory)
-        config = verified_lung_config(directory)
+        config, digest = verified_lung_config_and_digest(directory)
         if LUNG_RUNTIME_FILE not in config.files:
             raise ModelFileMissingError(f"{directory} has no {LUNG_RUNTIME_FILE} (export it with onnx_export)")
-        session = _session(directory / LUNG_RUNTIME_FILE, config.files[LUNG_WEIGHTS_FILE], settings_digest(config))
+        session = _session(directory / LUNG_RUNTIME_FILE, config.files[LUNG_WEIGHTS_FILE], digest)
         return cls(session, config)
 
     def probability(self, batch: np.ndarray) -> np.ndarray:
@@ -109,8 +109,9 @@ class OnnxPredictor:
         if WEIGHTS_FILE not in config.files or RUNTIME_FILE not in config.files:
             raise ModelFileMissingError(f"{CONFIG_FILE} lists no {WEIGHTS_FILE} and {RUNTIME_FILE}")
         verify_files(directory, config.files, CONFIG_FILE)
-        verify_settings(directory / WEIGHTS_FILE, config, CONFIG_FILE)
-        session = _session(directory / RUNTIME_FILE, config.files[WEIGHTS_FILE], settings_digest(config), threads)
+        digest = settings_digest(config)
+        verify_settings(directory / WEIGHTS_FILE, config, CONFIG_FILE, digest)
+        session = _session(directory / RUNTIME_FILE, config.files[WEIGHTS_FILE], digest, threads)
         segmenter = (required_segmenter(config, OnnxLungSegmenter.from_dir, lung_dir)
                      if config.preprocessing.lung_crop else None)
         return cls(session, config, segmenter)

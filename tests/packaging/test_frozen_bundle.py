@@ -39,4 +39,6 @@ def test_cpu_bundle_builds_and_passes_its_frozen_smoke_test():
     report = json.loads((REPO / "dist" / "bundle-cpu.json").read_text(encoding="utf-8"))
     assert report["variant"] == "cpu" and report["smoke"]["frozen"] is True and report["smoke_model"] is None
     assert all(check["ok"] for check in report["smoke"]["checks"]), report["smoke"]
+    [model] = [check for check in report["smoke"]["checks"] if check["name"] == "model"]
+    assert "ONNX Runtime" in model["detail"], model  # the bundled graphs run without torch
     assert "not available in this build" in report["training_refused"]
