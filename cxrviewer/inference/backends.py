@@ -6,9 +6,10 @@ PyTorch's fused CPU form; it is used when the model directory (and the lung mode
 carries an exported graph, onnxruntime is installed, and the work runs on the CPU.
 PyTorch runs everything else: a GPU, a model without a graph, CXR_ENGINE=torch.
 
-``device="auto"`` means "a GPU when there is one". Asking torch would cost the import
-this module exists to avoid, so the check looks for a GPU driver instead (NVIDIA or
-ROCm on Linux and Windows, Apple silicon's MPS); where one is found, torch decides.
+``device="auto"`` means "a GPU when there is one". Asking torch costs the import this
+module exists to avoid, so torch is asked only where a GPU driver is installed (NVIDIA
+or ROCm on Linux and Windows, Apple silicon's MPS); where torch then finds no usable
+GPU (a CPU build of torch, a driver without a device), ONNX Runtime runs the model.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def choose(model_dir: Path, device: str, lung_dir: Path) -> str:
 def _onnx_problem(model_dir: Path, device: str, lung_dir: Path) -> str:
     if device not in ("auto", "cpu"):
         return f"the device is {device}"
-    if device == "auto" and gpu_driver_present():
-        return "a GPU driver is installed"
+    if device == "auto" and gpu_driver_present() and _torch_backend().accelerator_available():
+        return "a GPU is available"
     if importlib.util.find_spec("onnxruntime") is None:
         return "onnxruntime is not installed"
     if not lists_runtime_graph(model_dir):
@@ -86,4 +87,8 @@ def load(kind: str, model_dir: Path, device: str, lung_dir: Path) -> Backend:
     # never imports torch (import-linter checks it), and the torch path never onnxruntime.
     if kind == ONNX:
         return importlib.import_module(f"{__package__}.onnx_backend").load_onnx(model_dir, lung_dir)
-    return importlib.import_module(f"{__package__}.torch_backend").load_torch(model_dir, device, lung_dir)
+    return _torch_backend().load_torch(model_dir, device, lung_dir)
+
+
+def _torch_backend():
+    return importlib.import_module(f"{__package__}.torch_backend")

@@ -12,7 +12,7 @@ import torch
 from cxrviewer.model.errors import ModelFileMissingError
 from cxrviewer.model.fast_forward import NONE, optimise_for_inference
 from cxrviewer.model.lung_model import LungSegmenter
-from cxrviewer.model.predictor import Predictor
+from cxrviewer.model.predictor import Predictor, resolve_device
 
 from .backends import FAST_FORWARD_ENV, Backend
 
@@ -25,6 +25,11 @@ def load_torch(model_dir: Path, device: str, lung_dir: Path) -> Backend:
     form = _optimise(predictor)
     segmenter = _load_segmenter(lung_dir, predictor)
     return Backend(predictor, segmenter, predictor.device.type, device_name(predictor.device), form)
+
+
+def accelerator_available() -> bool:
+    """A CUDA or MPS device torch can use (what resolve_device("auto") would pick over the CPU)."""
+    return resolve_device("auto").type != "cpu"
 
 
 def _optimise(predictor: Predictor) -> str:

@@ -1,9 +1,9 @@
 """The lung-field segmenter: a model directory (safetensors + lungs.json + MODEL_CARD.md) and its use.
 
 lung_config.py holds the settings and the directory's integrity check (no torch, so the
-ONNX Runtime segmenter shares them); lung_fields.py judges the probability map. Weights are kept as float16 (the model is
-shipped inside the app; half the size, no measurable change in the masks) and run
-as float32.
+ONNX Runtime segmenter shares them); lung_fields.py judges the probability map. Weights
+are kept as float16 (the model is shipped inside the app; half the size, no measurable
+change in the masks) and run as float32.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from cxrviewer.atomic_files import atomic_write_bytes, create_temp_beside
 from cxrviewer.io.image import LoadedImage
 
 from .errors import ModelFormatError
-from .lung_config import (LUNG_CARD_FILE, LUNG_CONFIG_FILE, LUNG_FORMAT, LUNG_WEIGHTS_FILE, LungModelConfig,
-                          verified_lung_config)
+from .lung_config import (LUNG_CARD_FILE, LUNG_CONFIG_FILE, LUNG_FORMAT, LUNG_RUNTIME_FILE, LUNG_WEIGHTS_FILE,
+                          LungModelConfig, verified_lung_config)
 from .lung_fields import LungResult, lung_result
 from .lung_net import LungUNet
 from .model_files import SETTINGS_DIGEST_KEY, settings_digest, sha256_file
@@ -51,6 +51,7 @@ def save_lung_dir(directory: str | Path, model: LungUNet, config: LungModelConfi
     files = {name: sha256_file(directory / name) for name in (LUNG_WEIGHTS_FILE, LUNG_CARD_FILE)}
     config = dataclasses.replace(config, files=files)
     atomic_write_bytes(directory / LUNG_CONFIG_FILE, config.to_json().encode("utf-8"))
+    (directory / LUNG_RUNTIME_FILE).unlink(missing_ok=True)  # a graph of the weights this replaced
     return config
 
 

@@ -177,3 +177,14 @@ def test_writing_new_weights_removes_the_old_graph(tmp_path):
     assert not (copy / RUNTIME_FILE).exists()
     assert RUNTIME_FILE not in read_model_dir(copy).config.files
     assert backends.choose(copy, "cpu", bundled_lung_model_dir()) == backends.TORCH
+
+
+def test_auto_asks_torch_only_where_a_gpu_driver_is_installed(monkeypatch):
+    lungs = bundled_lung_model_dir()
+    monkeypatch.setattr(backends, "gpu_driver_present", lambda: True)
+    # This machine's torch finds no GPU behind the (pretended) driver: ONNX Runtime still runs the model.
+    assert backends.choose(bundled_model_dir(), "auto", lungs) == backends.ONNX
+    from cxrviewer.inference import torch_backend
+
+    monkeypatch.setattr(torch_backend, "accelerator_available", lambda: True)
+    assert backends.choose(bundled_model_dir(), "auto", lungs) == backends.TORCH

@@ -130,6 +130,12 @@ def test_train_lungs_smoke_run_exports_a_loadable_model(tmp_path):
     assert result.mask.shape == (256, 256)
     assert "train-lungs" in (out / "model" / "MODEL_CARD.md").read_text()
     assert (out / "checkpoint.pt").is_file()
+    # ... with its ONNX graph (the viewer's CPU path), which finds the same lung fields
+    from cxrviewer.model.lung_fields import dice
+    from cxrviewer.model.onnx_runtime import OnnxLungSegmenter
+
+    onnx_result = OnnxLungSegmenter.from_dir(out / "model").segment(load_image(LUNGS / _rows("val", 1)[0]["path"]))
+    assert onnx_result.found == result.found and dice(onnx_result.mask, result.mask) > 0.99
 
 
 def test_pediatric_films_from_another_collection_have_lungs(segmenter, cxr3_dir):

@@ -184,8 +184,21 @@ def export(args: argparse.Namespace, model: LungUNet, state: dict, preprocessing
     training["scores"] = {k: v.summary() for k, v in scores.items()}
     config = LungModelConfig(preprocessing=preprocessing, training=training)
     save_lung_dir(out, model, config, lung_card(config, scores, args.probe, segmenter))
+    _add_lung_graph(out)
     log.info("exported %s: %s", out, training["scores"])
     return EXIT_OK
+
+
+def _add_lung_graph(out: Path) -> None:
+    """lungs.onnx for ONNX Runtime (the viewer's CPU path); without it the lung model runs on PyTorch."""
+    import importlib.util
+
+    from cxrviewer.model.onnx_export import export_lung_model
+
+    if importlib.util.find_spec("onnx") is None:
+        log.warning("onnx is not installed: %s gets no ONNX graph and will run on PyTorch", out)
+        return
+    export_lung_model(out)
 
 
 def run(args: argparse.Namespace) -> int:
