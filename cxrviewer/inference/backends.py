@@ -1,7 +1,7 @@
 """Which runtime runs the models: ONNX Runtime on the CPU when it can, PyTorch otherwise (no torch here).
 
 ONNX Runtime (cxrviewer.model.onnx_runtime) needs no ``import torch`` (about 3 s of a
-2-core workstation's start-up) and runs the forward pass in about half the time of
+2-core workstation's start-up) and runs the forward pass in 0.75-0.84x the time of
 PyTorch's fused CPU form; it is used when the model directory (and the lung model's)
 carries an exported graph, onnxruntime is installed, and the work runs on the CPU.
 PyTorch runs everything else: a GPU, a model without a graph, CXR_ENGINE=torch.

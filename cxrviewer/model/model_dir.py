@@ -26,8 +26,8 @@ from safetensors.torch import load_file, save_file
 from cxrviewer.atomic_files import atomic_write_bytes, create_temp_beside
 
 from .config import CARD_FILE, CONFIG_FILE, RUNTIME_FILE, WEIGHTS_FILE, ModelConfig
-from .errors import ModelFileMissingError, ModelFormatError
-from .model_files import SETTINGS_DIGEST_KEY, settings_digest, sha256_file, verify_files, verify_settings
+from .errors import ModelFormatError
+from .model_files import SETTINGS_DIGEST_KEY, settings_digest, sha256_file, verified_model_config
 
 __all__ = ["SETTINGS_DIGEST_KEY", "ModelDirContents", "read_model_dir", "rewrite_card", "save_model_dir",
            "settings_digest", "sha256_file"]
@@ -76,15 +76,8 @@ def save_model_dir(
 
 def read_model_dir(directory: str | Path) -> ModelDirContents:
     directory = Path(directory)
-    config_path = directory / CONFIG_FILE
-    if not directory.is_dir():
-        raise ModelFileMissingError(f"model directory not found: {directory}")
-    if not config_path.is_file():
-        raise ModelFileMissingError(f"{directory} has no {CONFIG_FILE}; it is not a cxrviewer model directory")
-    config = ModelConfig.from_json(config_path.read_text(encoding="utf-8"))
-    _verify_files(directory, config)
+    config, _ = verified_model_config(directory)
     try:
-        _verify_settings(directory / WEIGHTS_FILE, config)
         tensors = load_file(str(directory / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise ModelFormatError(f"{WEIGHTS_FILE} cannot be read: {exc}") from exc
@@ -95,16 +88,6 @@ def read_model_dir(directory: str | Path) -> ModelDirContents:
     state = {k: v for k, v in tensors.items() if k not in extra_names}
     extra = {k: v for k, v in tensors.items() if k in extra_names}
     return ModelDirContents(config, state, extra)
-
-
-def _verify_files(directory: Path, config: ModelConfig) -> None:
-    if WEIGHTS_FILE not in config.files:
-        raise ModelFormatError(f"{CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}")
-    verify_files(directory, config.files, CONFIG_FILE)
-
-
-def _verify_settings(weights: Path, config: ModelConfig) -> None:
-    verify_settings(weights, config, CONFIG_FILE)
 
 
 def rewrite_card(directory: str | Path, card: str) -> ModelConfig:

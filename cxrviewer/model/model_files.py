@@ -65,6 +65,25 @@ def recorded_settings_digest(weights: Path) -> str | None:
         raise ModelFormatError(f"{weights.name} cannot be read: {exc}") from exc
 
 
+def verified_model_config(directory: Path):
+    """(ModelConfig, settings digest) of a classifier directory, after every listed file and the
+    settings digest in the weights' header were checked: what both loaders (torch, ONNX Runtime) need."""
+    from .config import CONFIG_FILE, WEIGHTS_FILE, ModelConfig
+
+    config_path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise ModelFileMissingError(f"model directory not found: {directory}")
+    if not config_path.is_file():
+        raise ModelFileMissingError(f"{directory} has no {CONFIG_FILE}; it is not a cxrviewer model directory")
+    config = ModelConfig.from_json(config_path.read_text(encoding="utf-8"))
+    if WEIGHTS_FILE not in config.files:
+        raise ModelFormatError(f"{CONFIG_FILE} records no sha256 for {WEIGHTS_FILE}")
+    verify_files(directory, config.files, CONFIG_FILE)
+    digest = settings_digest(config)
+    verify_settings(directory / WEIGHTS_FILE, config, CONFIG_FILE, digest)
+    return config, digest
+
+
 def verify_settings(weights: Path, config, config_name: str, digest: str | None = None) -> None:
     """``digest``: settings_digest(config) when the caller has it already (it costs tens of ms)."""
     recorded = recorded_settings_digest(weights)

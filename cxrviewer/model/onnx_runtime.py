@@ -6,9 +6,9 @@ weights' header), and each graph must name, in its metadata, the sha256 of the
 weights and the settings digest of the directory it sits in.
 
 Why: ``import torch`` is most of the viewer's and ``cxr predict``'s start-up on a
-2-core workstation (about 3 s against about 0.2 s for onnxruntime), and ONNX Runtime's
-CPU kernels run this network's forward pass in about half the time of PyTorch's
-fused eager form (benchmarks/bench_forward.py). Probabilities, OOD scores and maps
+2-core workstation (2.3-3.8 s against about 0.2 s for onnxruntime), and ONNX Runtime's
+CPU kernels run this network's forward pass in 0.75x (batch 1) and 0.84x (batch 8) the
+time of PyTorch's fused eager form (benchmarks/bench_forward.py, one thread). Probabilities, OOD scores and maps
 match the torch path to float rounding (tests/inference/test_onnx_runtime.py).
 """
 
@@ -30,7 +30,7 @@ from .config import CONFIG_FILE, RUNTIME_FILE, WEIGHTS_FILE, ModelConfig
 from .errors import ModelFileMissingError, ModelFormatError, ModelIntegrityError
 from .lung_config import LUNG_RUNTIME_FILE, LUNG_WEIGHTS_FILE, LungModelConfig, verified_lung_config_and_digest
 from .lung_fields import LungResult, lung_result
-from .model_files import GRAPH_SETTINGS_KEY, GRAPH_WEIGHTS_KEY, settings_digest, verify_files, verify_settings
+from .model_files import GRAPH_SETTINGS_KEY, GRAPH_WEIGHTS_KEY, verified_model_config
 from .prediction import Prediction, calibrated_probabilities, model_input, prediction_from, required_segmenter
 from .preprocess import Preprocessed, preprocess
 
@@ -103,14 +103,9 @@ class OnnxPredictor:
     def from_dir(cls, path: str | Path, lung_dir: str | Path | None = None, threads: int | None = None) -> OnnxPredictor:
         """``threads``: ONNX Runtime's intra-op threads (default: every CPU this process may use)."""
         directory = Path(path)
-        if not (directory / CONFIG_FILE).is_file():
-            raise ModelFileMissingError(f"{directory} has no {CONFIG_FILE}; it is not a cxrviewer model directory")
-        config = ModelConfig.from_json((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        if WEIGHTS_FILE not in config.files or RUNTIME_FILE not in config.files:
-            raise ModelFileMissingError(f"{CONFIG_FILE} lists no {WEIGHTS_FILE} and {RUNTIME_FILE}")
-        verify_files(directory, config.files, CONFIG_FILE)
-        digest = settings_digest(config)
-        verify_settings(directory / WEIGHTS_FILE, config, CONFIG_FILE, digest)
+        config, digest = verified_model_config(directory)
+        if RUNTIME_FILE not in config.files:
+            raise ModelFileMissingError(f"{CONFIG_FILE} lists no {RUNTIME_FILE} (export it with onnx_export)")
         session = _session(directory / RUNTIME_FILE, config.files[WEIGHTS_FILE], digest, threads)
         segmenter = (required_segmenter(config, OnnxLungSegmenter.from_dir, lung_dir)
                      if config.preprocessing.lung_crop else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def calibrated_probabilities(logits: np.ndarray, temperature: float) -> np.ndarr
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-class _Segments:  # the part of a lung segmenter model_input needs
+class _Segments(Protocol):  # the part of a lung segmenter model_input needs
     def segment(self, image: LoadedImage) -> LungResult: ...
 
 
