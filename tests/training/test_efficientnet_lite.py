@@ -41,14 +41,29 @@ def test_same_state_dict_and_seeded_start_weights_as_timm(name):
     assert ours.num_features == reference.num_features
 
 
+@pytest.mark.parametrize("output_stride", [32, 16])
 @pytest.mark.parametrize("name", LITES)
-def test_same_features_as_timm_for_the_same_weights(name):
-    reference = timm.create_model(name, pretrained=False, num_classes=0).eval()
-    ours = efficientnet_lite(name, init=False).eval()
+def test_same_features_as_timm_for_the_same_weights(name, output_stride):
+    reference = timm.create_model(name, pretrained=False, num_classes=0, output_stride=output_stride).eval()
+    ours = efficientnet_lite(name, init=False, output_stride=output_stride).eval()
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.rand(2, 3, 96, 96)
     with torch.no_grad():
         assert torch.equal(ours(x), reference.forward_features(x))
+
+
+def test_output_stride_16_is_the_same_network_on_a_finer_grid():
+    """The _os16 variant loads the stride-32 weights as they are, and its stage-6 features on the even
+    positions are the stride-32 features (the atrous trick): a stride-32 model keeps its readings."""
+    coarse = build_model("efficientnet_lite0", 3).eval()
+    fine = build_model("efficientnet_lite0_os16", 3, init=False).eval()
+    fine.load_state_dict(coarse.state_dict(), strict=True)
+    x = torch.rand(2, 1, 224, 224)
+    with torch.no_grad():
+        a, b = coarse.forward_stages(x, 0, 7), fine.forward_stages(x, 0, 7)
+        assert a.shape[-2:] == (7, 7) and b.shape[-2:] == (14, 14)
+        torch.testing.assert_close(b[:, :, ::2, ::2], a, atol=1e-4, rtol=1e-4)
+        assert fine.forward_stages(x).shape[-2:] == (14, 14)  # the Grad-CAM layer
 
 
 def test_a_skipped_init_still_loads_strictly_into_every_tensor():

@@ -76,3 +76,19 @@ def test_mahalanobis_flags_far_points_and_keeps_near_ones():
     assert (inside <= threshold).mean() >= 0.99
     restored = MahalanobisOOD.from_tensors(ood.tensors())
     torch.testing.assert_close(restored.score(torch.zeros(1, 8)), ood.score(torch.zeros(1, 8)))
+
+
+def test_a_model_directory_is_a_start_point_without_its_detector():
+    """`cxr train --weights DIR`: the network of a model directory, also into its output-stride-16
+    variant (same tensors); the OOD detector's tensors are left for training to refit."""
+    from cxrviewer.model.model_dir import read_model_dir
+    from cxrviewer.resources import bundled_model_dir
+
+    contents = read_model_dir(bundled_model_dir())
+    arch = contents.config.architecture.removesuffix("_os16")
+    for name in (arch, f"{arch}_os16"):
+        model = build_model(name, len(contents.config.labels))
+        load_pretrained(model, bundled_model_dir())
+        for key, tensor in model.state_dict().items():
+            assert torch.equal(tensor, contents.state_dict[key]), (name, key)
+    assert any(key.startswith("ood.") for key in read_state_file(bundled_model_dir()))
