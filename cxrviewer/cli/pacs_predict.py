@@ -27,7 +27,7 @@ from .pacs_results import CliResultSender
 
 log = logging.getLogger(__name__)
 UID_KEYS = ("study_uid", "series_uid", "sop_uid")  # after cxr predict's JSON_KEYS
-DEVICES = ("auto", "cpu", "cuda", "mps")  # as cxr predict's; that module imports torch, so `cxr pacs find` would too
+DEVICES = ("auto", "cpu", "cuda", "mps")  # as cxr predict's; importing that module would slow `cxr pacs find`
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--cam-method", choices=CAM_METHODS, default=GRADCAM,
                         help="CAM method of the heat map sent back (default: gradcam)")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N")
+    parser.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                        help="images per forward pass (default: cxr predict's, chosen by measurement)")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where retrieved images are kept (default: $CXR_PACS_CACHE or the user cache folder)")
     parser.add_argument("--cache-size-mb", type=_positive_int, default=DEFAULT_MAX_BYTES // 2**20,
@@ -57,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not studies:
         return EXIT_FAILED
-    from . import predict  # torch: only once there is something to read
+    from . import predict  # the model's modules: only once there is something to read
 
+    if args.batch_size is None:
+        args.batch_size = predict.DEFAULT_BATCH_SIZE
     engine = predict._load_engine(args.model, args.device, prog="cxr pacs predict")
     if engine is None:
         return EXIT_USAGE
