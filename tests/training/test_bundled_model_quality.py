@@ -15,9 +15,9 @@ from cxrviewer.cli.main import main as cxr_main
 # The model reads 1,203 images: about 85 s on one thread (slow: tests/slow_tests.py).
 pytestmark = pytest.mark.timeout(900)
 
-# README "The bundled model": macro-F1 0.944, macro ROC-AUC 0.989, ECE 0.023, 0.4 % flagged.
+# README "The bundled model": macro-F1 0.939, macro ROC-AUC 0.989, ECE 0.015, 0.7 % flagged.
 # The run is deterministic on the CPU; the margins only absorb float noise across machines.
-README = {"macro_f1": 0.944, "macro_auc": 0.989}
+README = {"macro_f1": 0.939, "macro_auc": 0.989}
 
 
 def test_the_bundled_model_keeps_its_readme_numbers_on_the_test_split(full_data, one_torch_thread, tmp_path, capsys):
