@@ -149,7 +149,37 @@ def to_full_size(model_map: np.ndarray, shape: tuple[int, int], crop_box, conten
     return out
 
 
-class BareCamPath:
+class _FilmInput:
+    """What both bare paths share: a decoded image or a DICOM file -> the grey film -> ``run_grey``."""
+
+    size: int
+    equalize: bool
+    crop_border: bool
+
+    def run_grey(self, grey: np.ndarray) -> dict:
+        raise NotImplementedError
+
+    def run_image(self, image) -> dict:
+        """A cxrviewer LoadedImage (already decoded) through the bare path."""
+        window = image.window
+        return self.run_grey(window_to_grey(image.pixels, window.low, window.high, image.display_inverted))
+
+    def run_file(self, path: Path, plugin: str) -> dict:
+        """A DICOM file from disk: bare pydicom decode (``plugin``), Modality LUT, first window, then the path."""
+        start = time.perf_counter()
+        pixels, low, high, inverted = dicom_display_values(path, plugin)
+        decoded = time.perf_counter()
+        result = self.run_grey(window_to_grey(pixels, low, high, inverted))
+        result["decode_ms"] = (decoded - start) * 1e3
+        return result
+
+    def input_of(self, image) -> torch.Tensor:
+        window = image.window
+        grey = window_to_grey(image.pixels, window.low, window.high, image.display_inverted)
+        return bare_model_input(grey, self.size, self.equalize, self.crop_border)[0]
+
+
+class BareCamPath(_FilmInput):
     """Plain PyTorch from a decoded film to probabilities, OOD distance and a full-size Grad-CAM map."""
 
     def __init__(self, model_dir: Path, with_lungs: bool = False) -> None:
@@ -190,20 +220,6 @@ class BareCamPath:
             return None  # a forward without a CAM
         self.activation = output.detach().requires_grad_(True)  # a leaf: the gradient stops here
         return self.activation
-
-    def run_image(self, image) -> dict:
-        """A cxrviewer LoadedImage (already decoded) through the bare path."""
-        window = image.window
-        return self.run_grey(window_to_grey(image.pixels, window.low, window.high, image.display_inverted))
-
-    def run_file(self, path: Path, plugin: str) -> dict:
-        """A DICOM file from disk: bare pydicom decode (``plugin``), Modality LUT, first window, then the path."""
-        start = time.perf_counter()
-        pixels, low, high, inverted = dicom_display_values(path, plugin)
-        decoded = time.perf_counter()
-        result = self.run_grey(window_to_grey(pixels, low, high, inverted))
-        result["decode_ms"] = (decoded - start) * 1e3
-        return result
 
     def run_grey(self, grey: np.ndarray) -> dict:
         x, crop_box, content_box = bare_model_input(grey, self.size, self.equalize, self.crop_border)
@@ -247,13 +263,9 @@ class BareCamPath:
             ood = torch.einsum("ncd,de,nce->nc", diffs, self.precision, diffs).clamp_min(0).min(1).values.sqrt()
         return [{"probabilities": p, "ood": float(o)} for p, o in zip(probabilities, ood.numpy())]
 
-    def input_of(self, image) -> torch.Tensor:
-        window = image.window
-        grey = window_to_grey(image.pixels, window.low, window.high, image.display_inverted)
-        return bare_model_input(grey, self.size, self.equalize, self.crop_border)[0]
 
 
-class BareOnnxPath:
+class BareOnnxPath(_FilmInput):
     """A bare ONNX Runtime session on model.onnx, from a decoded film to probabilities, OOD
     distance and the full-size Grad-CAM map of the predicted class (the graph's cam_raw)."""
 
@@ -284,19 +296,6 @@ class BareOnnxPath:
             self.lung_size = int(lung_config["preprocessing"]["input_size"])
             self.lung_equalize = lung_config["preprocessing"]["intensity"] == "equalize"
 
-    def run_image(self, image) -> dict:
-        window = image.window
-        return self.run_grey(window_to_grey(image.pixels, window.low, window.high, image.display_inverted))
-
-    def run_file(self, path: Path, plugin: str) -> dict:
-        """As BareCamPath.run_file: bare pydicom decode, Modality LUT, first window, then the graph."""
-        start = time.perf_counter()
-        pixels, low, high, inverted = dicom_display_values(path, plugin)
-        decoded = time.perf_counter()
-        result = self.run_grey(window_to_grey(pixels, low, high, inverted))
-        result["decode_ms"] = (decoded - start) * 1e3
-        return result
-
     def run_grey(self, grey: np.ndarray) -> dict:
         x, crop_box, content_box = bare_model_input(grey, self.size, self.equalize, self.crop_border)
         logits, ood, raw = self.session.run(None, {self.input_name: x.numpy()})
@@ -324,10 +323,6 @@ class BareOnnxPath:
         probabilities = _softmax(logits / self.temperature)
         return [{"probabilities": p, "ood": float(o)} for p, o in zip(probabilities, ood)]
 
-    def input_of(self, image) -> torch.Tensor:
-        window = image.window
-        grey = window_to_grey(image.pixels, window.low, window.high, image.display_inverted)
-        return bare_model_input(grey, self.size, self.equalize, self.crop_border)[0]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
