@@ -153,10 +153,10 @@ def _build_without_init(spec: ArchSpec) -> tuple[list[nn.Module], int]:
     return spec.build_stages(init=False) if spec.skips_init else spec.build_stages()
 
 
-def _create_timm_model(timm_name: str) -> nn.Module:
+def _create_timm_model(timm_name: str, **kwargs: int) -> nn.Module:
     import timm  # here, not at the top: see the module docstring
 
-    return timm.create_model(timm_name, pretrained=False, num_classes=0)
+    return timm.create_model(timm_name, pretrained=False, num_classes=0, **kwargs)
 
 
 def _efficientnet_stages(net: nn.Module) -> tuple[list[nn.Module], int]:
@@ -165,9 +165,9 @@ def _efficientnet_stages(net: nn.Module) -> tuple[list[nn.Module], int]:
     return stages, net.num_features
 
 
-def _timm_efficientnet(timm_name: str) -> Callable[[], tuple[list[nn.Module], int]]:
+def _timm_efficientnet(timm_name: str, output_stride: int = 32) -> Callable[[], tuple[list[nn.Module], int]]:
     def build() -> tuple[list[nn.Module], int]:
-        return _efficientnet_stages(_create_timm_model(timm_name))
+        return _efficientnet_stages(_create_timm_model(timm_name, output_stride=output_stride))
 
     return build
 

@@ -78,7 +78,9 @@ def _timm_predictor(model_dir) -> Predictor:
     """The shipped model built with timm's backbone, loaded as Predictor.from_dir loads it."""
     contents = read_model_dir(model_dir)
     config = contents.config
-    spec = dataclasses.replace(get_spec(config.architecture), build_stages=_timm_efficientnet(config.architecture),
+    # timm has no _os16 names: its efficientnet_liteN takes output_stride as an argument
+    name, _, stride = config.architecture.partition("_os")
+    spec = dataclasses.replace(get_spec(config.architecture), build_stages=_timm_efficientnet(name, int(stride or 32)),
                                skips_init=False)
     model = CxrClassifier(spec, len(config.labels))
     model.set_ood_layer(config.ood.layer)
