@@ -35,7 +35,7 @@ from torch import nn
 from cxrviewer.atomic_files import atomic_write_bytes
 
 from .architectures import CxrClassifier
-from .cam_methods import raw_cam
+from .cam_methods import raw_cam_uniform_gradient
 from .cam_options import CAM_METHODS
 from .config import CONFIG_FILE, RUNTIME_FILE, WEIGHTS_FILE, ModelConfig
 from .lung_config import LUNG_CONFIG_FILE, LUNG_RUNTIME_FILE, LUNG_WEIGHTS_FILE, LungModelConfig
@@ -66,13 +66,10 @@ class ClassifierGraph(nn.Module):
         return logits, score, self.raw_maps(activation)
 
     def raw_maps(self, activation: torch.Tensor) -> torch.Tensor:
-        n, k, h, w = activation.shape
-        weight = self.model.classifier.weight  # (C, K)
-        c = weight.shape[0]
         # d logit_c / d activation = W[c] / (h w) everywhere (global average pooling, then linear).
-        grads = (weight / (h * w))[None, :, :, None, None].expand(n, c, k, h, w).reshape(n * c, k, h, w)
-        repeated = activation[:, None].expand(n, c, k, h, w).reshape(n * c, k, h, w)
-        maps = [raw_cam(method, repeated, grads).reshape(n, c, h, w) for method in CAM_METHODS]
+        h, w = activation.shape[-2:]
+        class_grads = self.model.classifier.weight / (h * w)  # (C, K)
+        maps = [raw_cam_uniform_gradient(method, activation, class_grads) for method in CAM_METHODS]
         return torch.stack(maps, dim=1)
 
 

@@ -73,3 +73,19 @@ def test_default_target_is_the_predicted_class(chest_batch):
     # Min-max scaled on the 7 x 7 grid; bilinear upsampling puts pixel centres
     # between grid centres, so the peak pixel is just under 1.
     assert result.maps.min() == 0.0 and 0.95 <= result.maps.max() <= 1.0
+
+
+@pytest.mark.parametrize("method", list(REFERENCE))
+def test_uniform_gradient_form_equals_the_formulas_on_a_real_activation(lite0, chest_batch, method):
+    """The ONNX graph's closed form (one gradient per channel) gives raw_cam's maps for every class."""
+    from cxrviewer.model.cam_methods import raw_cam, raw_cam_uniform_gradient
+
+    with torch.no_grad():
+        activation = lite0.forward_stages(chest_batch)
+    n, k, h, w = activation.shape
+    class_grads = torch.randn(3, k, generator=torch.Generator().manual_seed(1)) / (h * w)
+    class_grads[0, :5] = 0  # Grad-CAM++'s alpha is zero where the gradient is
+    fast = raw_cam_uniform_gradient(method, activation, class_grads)
+    for c in range(3):
+        full = raw_cam(method, activation, class_grads[c][None, :, None, None].expand(n, k, h, w))
+        torch.testing.assert_close(fast[:, c], full, rtol=1e-4, atol=1e-5 * float(full.abs().max()))
