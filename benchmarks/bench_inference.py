@@ -19,7 +19,10 @@ Prints one JSON object:
 
 When the engine runs on ONNX Runtime (a model directory with model.onnx, as the bundled
 one), a second baseline runs the same graph in a bare ``onnxruntime`` session from the
-same image (benchmarks/same_work.py BareOnnxPath): the engine's own overhead. The bare
+same image (benchmarks/same_work.py BareOnnxPath): the engine's own overhead; and a third,
+``bare_onnxruntime_spinning``, the same session with ONNX Runtime's default of idle threads
+spin-waiting after each run (cxrviewer turns that off: on 2 cores the spinning threads of one
+session slow the next session's run, the lung model's the classifier's). The bare
 PyTorch baseline stays as what the same work costs without our runtime choice.
 
 The model is --model DIR or a random-weight directory of the chosen architecture
@@ -125,6 +128,8 @@ def main() -> None:
         baselines = {"bare_torch": BareCamPath(model_dir)}
         if engine.info.forward_form == "onnxruntime" and lists_runtime_graph(model_dir):
             baselines["bare_onnxruntime"] = BareOnnxPath(Path(model_dir), torch.get_num_threads())
+            baselines["bare_onnxruntime_spinning"] = BareOnnxPath(Path(model_dir), torch.get_num_threads(),
+                                                                  spinning=True)
     result = {
         "benchmark": "inference",
         "model": engine.info.architecture if args.model else f"random {args.arch}",

@@ -269,7 +269,10 @@ class BareOnnxPath(_FilmInput):
     """A bare ONNX Runtime session on model.onnx, from a decoded film to probabilities, OOD
     distance and the full-size Grad-CAM map of the predicted class (the graph's cam_raw)."""
 
-    def __init__(self, model_dir: Path, threads: int, with_lungs: bool = False) -> None:
+    def __init__(self, model_dir: Path, threads: int, with_lungs: bool = False, spinning: bool = False) -> None:
+        """``spinning``: ONNX Runtime's default, idle intra-op threads spin-waiting after a run.
+        Off (as cxrviewer runs it), sessions that alternate in one process do not slow each
+        other; on, it is the session as ONNX Runtime makes it by default."""
         import json
 
         import onnxruntime as ort
@@ -277,6 +280,8 @@ class BareOnnxPath(_FilmInput):
         def session(path: Path) -> ort.InferenceSession:
             options = ort.SessionOptions()
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            if not spinning:
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
         config = json.loads((model_dir / "model.json").read_text())
