@@ -37,7 +37,7 @@ from training import metrics  # noqa: E402
 from training.adapt.features import extract  # noqa: E402
 from training.adapt.methods import METHOD_FUNCTIONS, tail_logits  # noqa: E402
 from training.adapt.options import METHODS, AdaptOptions  # noqa: E402
-from training.adapt.pipeline import run_adaptation  # noqa: E402
+from training.adapt.pipeline import method_settings, run_adaptation  # noqa: E402
 from training.adapt.selection import _calibrated  # noqa: E402
 from training.adapt.site_data import SiteData, draw_subset, load_site_data, make_folds  # noqa: E402
 
@@ -76,8 +76,7 @@ def per_method_test(out: Path, base_dir: Path, site: SiteData, test_features, te
     features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, out / ".adapt-work" / "cache",
                        options.views, options.seed, torch.device("cpu"), options.batch_size)
     folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
-    settings = {"l2sp": options.l2sp, "epochs": options.epochs, "lr": options.lr, "batch_size": options.batch_size,
-                "seed": options.seed}
+    settings = method_settings(options)
     source = _source_features(base, options) if options.source_data is not None else None
     results = {}
     for name in options.methods:
@@ -107,6 +106,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of the two reference models")
     parser.add_argument("--no-source-mix", action="store_true", help="adapt without the adult data mixed in")
+    parser.add_argument("--finetune-start", choices=("base", "linear"), default=AdaptOptions.finetune_start,
+                        help="where cxr adapt's fine-tuning starts (see training/adapt/options.py)")
     parser.add_argument("--write-evidence", action="store_true",
                         help=f"also write the summary every adapted card quotes ({EVIDENCE.name})")
     args = parser.parse_args()
@@ -164,7 +165,8 @@ def _one_run(args, source_dir: Path, pool: SiteData, size: int, seed: int, site_
     out.mkdir(parents=True)
     csv_path = subset_csv(draw, args.work / "adapted" / f"n{size}-seed{seed}.csv")
     options = AdaptOptions(data=csv_path, out=out, model=source_dir, seed=seed, keep_work=True,
-                           source_data=None if args.no_source_mix else adult_csv, methods=METHODS)
+                           source_data=None if args.no_source_mix else adult_csv, methods=METHODS,
+                           finetune_start=args.finetune_start)
     started = time.monotonic()
     result = run_adaptation(options, command=f"bench_site_shift n={size} seed={seed}")
     seconds = time.monotonic() - started

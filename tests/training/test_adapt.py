@@ -252,3 +252,22 @@ def test_finetuning_is_reproducible_for_a_seed(site_csv, random_model_dir, tmp_p
                             for seed in (3, 3, 4))
     torch.testing.assert_close(first.classifier.weight, second.classifier.weight, rtol=0, atol=0)
     assert not torch.equal(first.classifier.weight, other.classifier.weight)
+
+
+def test_lp_ft_starts_from_the_linear_fit_and_unknown_starts_are_refused(site_csv, random_model_dir, tmp_path):
+    """finetune(start_from="linear") with a zero learning rate is the linear candidate; a bad start fails at once."""
+    from training.adapt.features import extract
+    from training.adapt.methods import finetune, linear_head
+    from training.adapt.site_data import load_site_data
+
+    base = Predictor.from_dir(random_model_dir, device="cpu")
+    site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path, 2, 0,
+                       torch.device("cpu"), 16)
+    linear = linear_head(base.model, features, site.present, l2sp=1e-3)
+    frozen = finetune(base.model, features, site.present, epochs=1, lr=1e-12, l2sp=1e-3, start_from="linear")
+    from_base = finetune(base.model, features, site.present, epochs=1, lr=1e-12, l2sp=1e-3)
+    torch.testing.assert_close(frozen.classifier.weight, linear.classifier.weight, rtol=0, atol=1e-6)
+    assert not torch.allclose(from_base.classifier.weight, linear.classifier.weight)
+    with pytest.raises(ValueError, match="finetune-start"):
+        AdaptOptions(data=site_csv, out=tmp_path / "x", model=random_model_dir, finetune_start="head")

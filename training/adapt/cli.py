@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=None, help=f"fine-tuning learning rate (default {d.lr})")
     parser.add_argument("--l2sp", type=float, default=None, help=f"pull toward the base weights (default {d.l2sp})")
+    parser.add_argument("--finetune-start", choices=("base", "linear"), default=None,
+                        help=f"fine-tune from the base head or from the linear candidate's (LP-FT; default {d.finetune_start})")
     parser.add_argument("--source-data", type=Path, default=None, metavar="CSV_OR_DIR",
                         help="the base model's training data: some of it is mixed in so its classes are not forgotten")
     parser.add_argument("--source-per-class", type=int, default=None, help=f"default {d.source_per_class}")

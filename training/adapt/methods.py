@@ -141,9 +141,15 @@ def _stack_views(model, site: FeatureSet, source: FeatureSet | None):
 
 def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2sp: float = 0.01,
              source: FeatureSet | None = None, epochs: int = 30, lr: float = 1e-3, batch_size: int = 32,
-             seed: int = 0, progress: Progress | None = None, **_) -> CxrClassifier:
-    """Train the stages after the split and the head on augmented views, with L2-SP and source mixing."""
-    adapted = copy.deepcopy(model)
+             seed: int = 0, progress: Progress | None = None, start_from: str = "base", **_) -> CxrClassifier:
+    """Train the stages after the split and the head on augmented views, with L2-SP and source mixing.
+
+    ``start_from="linear"``: begin from linear_head's fit (LP-FT); L2-SP then pulls toward that start.
+    """
+    if start_from == "linear":
+        adapted = linear_head(model, site, present, l2sp=l2sp, source=source)
+    else:
+        adapted = copy.deepcopy(model)
     start = split_stage(adapted)
     if start <= adapted.ood_tap:  # the tap stage is retrained: keep the base's copy for the OOD descriptor
         adapted.freeze_ood_stage(ood_stage(model))

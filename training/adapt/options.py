@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 METHODS = ("recalibrate", "linear", "finetune")
+FINETUNE_STARTS = ("base", "linear")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class AdaptOptions:
     batch_size: int = 32
     lr: float = 2e-3
     l2sp: float = 3e-4  # pull toward the base model's weights (L2-SP, Li et al. 2018); see bench_site_shift
+    # Where fine-tuning starts: the base model's head, or the linear candidate's head fitted first
+    # (LP-FT, Kumar et al. 2022: a fresh head's large early gradients distort the features less)
+    finetune_start: str = "base"
     source_data: Path | None = None  # the base model's training data, mixed in against forgetting
     source_per_class: int = 60
     bootstrap: int = 1000
@@ -38,6 +42,8 @@ class AdaptOptions:
             raise ValueError("--folds must be at least 2")
         if self.views < 1 or self.epochs < 1 or self.batch_size < 1:
             raise ValueError("--views, --epochs and --batch-size must be at least 1")
+        if self.finetune_start not in FINETUNE_STARTS:
+            raise ValueError(f"--finetune-start: {self.finetune_start!r}; choose from {', '.join(FINETUNE_STARTS)}")
         if self.lr <= 0 or self.l2sp < 0:
             raise ValueError("--lr must be positive and --l2sp not negative")
 

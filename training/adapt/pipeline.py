@@ -148,9 +148,10 @@ def _in_memory(features: FeatureSet) -> FeatureSet:
 
 # ---------------------------------------------------------------- candidates
 
-def _settings(options: AdaptOptions) -> dict:
+def method_settings(options: AdaptOptions) -> dict:
+    """The keyword arguments every METHOD_FUNCTIONS entry takes (each ignores what it does not use)."""
     return {"l2sp": options.l2sp, "epochs": options.epochs, "lr": options.lr, "batch_size": options.batch_size,
-            "seed": options.seed}
+            "seed": options.seed, "start_from": options.finetune_start}
 
 
 def _candidates(base, site_features, source_features, site, folds, options, work, progress) -> list[Candidate]:
@@ -161,7 +162,7 @@ def _candidates(base, site_features, source_features, site, folds, options, work
             candidates.append(_load_candidate(saved, name, site.label_ids, folds))
             log.info("%s: out-of-fold results reused from the interrupted run", name)
             continue
-        candidate = out_of_fold(name, base.model, site_features, folds, site.present, _settings(options),
+        candidate = out_of_fold(name, base.model, site_features, folds, site.present, method_settings(options),
                                 source_features, progress)
         _save_candidate(saved, candidate)
         f1 = candidate.macro_f1(site.label_ids, base.labels)
@@ -195,7 +196,7 @@ def _final_model(base: Predictor, site: SiteData, site_features, source_features
         progress("fitting the final model", done, total, **details)
 
     model = fit(base.model, site_features, site.present, source=source_features, progress=report,
-                **_settings(options))
+                **method_settings(options))
     return model, chosen.temperature, ood
 
 
