@@ -11,7 +11,7 @@ import pytest
 
 from cxrviewer.gui.study_tree import ACCESSION, AI, DATE, NAME
 from cxrviewer.gui.triage_panel import WORKLIST
-from cxrviewer.studies import OOD_HIDE, ListFilter
+from cxrviewer.studies import OOD_HIDE, OOD_ONLY, ListFilter
 from tests.study_files import PATIENT_ID, patient_with_priors
 
 from .conftest import AI_TIMEOUT_MS, LOAD_TIMEOUT_MS, wait_until_shown
@@ -59,7 +59,9 @@ def test_the_list_groups_patients_studies_and_series(qtbot, window, reading_room
 
 
 def test_the_tree_filters_by_date_and_sorts_by_column(qtbot, window, reading_room):
-    _grouped(qtbot, window, reading_room)
+    # The AI reads the whole list on open; the OOD filters below need its readings (a race before).
+    with qtbot.waitSignal(window.ai.worker.batch_finished, timeout=AI_TIMEOUT_MS * 3):
+        _grouped(qtbot, window, reading_room)
     tree = window.list_panel.study_tree
     everything = tree.visible_paths()
     assert len(everything) == 5
@@ -68,8 +70,11 @@ def test_the_tree_filters_by_date_and_sorts_by_column(qtbot, window, reading_roo
     window.list_panel.filter_bar.date_from.setText("2024-01-01")
     window.list_panel.filter_bar.date_from.editingFinished.emit()
     assert tree.visible_paths() == [reading_room / "current_pa.dcm"]
-    tree.set_filter(ListFilter(ood=OOD_HIDE))  # nothing read yet: nothing flagged
-    assert sorted(tree.visible_paths()) == sorted(everything)
+    tree.set_filter(ListFilter(ood=OOD_HIDE))  # the bundled model flags the hip film, and only it
+    assert sorted(tree.visible_paths()) == sorted(p for p in everything if p.name != "hip.dcm")
+    tree.set_filter(ListFilter(ood=OOD_ONLY))
+    assert tree.visible_paths() == [reading_room / "hip.dcm"]
+    tree.set_filter(ListFilter())
     tree.sortByColumn(NAME, tree.header().sortIndicatorOrder().AscendingOrder)
     assert tree.topLevelItem(0).text(NAME).startswith("Compare")
 
