@@ -271,3 +271,20 @@ def test_lp_ft_starts_from_the_linear_fit_and_unknown_starts_are_refused(site_cs
     assert not torch.allclose(from_base.classifier.weight, linear.classifier.weight)
     with pytest.raises(ValueError, match="finetune-start"):
         AdaptOptions(data=site_csv, out=tmp_path / "x", model=random_model_dir, finetune_start="head")
+
+
+def test_the_choice_goes_to_the_lowest_out_of_fold_log_loss_simpler_first():
+    from training.adapt.selection import MIN_LOG_LOSS_GAIN, Candidate, choose
+
+    labels = np.array([0, 0, 1, 1])
+
+    def candidate(name: str, p_true: float) -> Candidate:
+        probs = np.full((4, 2), 1 - p_true)
+        probs[np.arange(4), labels] = p_true  # every film right, at this confidence: the same macro-F1
+        return Candidate(name, np.zeros((4, 2), np.float32), probs, 1.0, 0.0)
+
+    linear, finetune = candidate("linear", 0.80), candidate("finetune", 0.90)
+    assert linear.log_loss(labels) == pytest.approx(-np.log(0.8))
+    assert choose([finetune, linear], labels) is finetune  # same F1, better probabilities
+    barely = candidate("finetune", float(np.exp(-(linear.log_loss(labels) - MIN_LOG_LOSS_GAIN / 2))))
+    assert choose([barely, linear], labels) is linear  # simpler first: a gain under the margin is noise

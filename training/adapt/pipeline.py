@@ -63,7 +63,7 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
     site_features, source_features = _features(base, site, options, work, device, progress)
     folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
     candidates = _candidates(base, site_features, source_features, site, folds, options, work, progress)
-    chosen = choose(candidates, site.label_ids, base.labels)
+    chosen = choose(candidates, site.label_ids)
     log.info("chosen method: %s", chosen.name)
     progress("fitting the final model", 0, 1)
     model, temperature, ood = _final_model(base, site, site_features, source_features, chosen, options, progress)
@@ -165,8 +165,8 @@ def _candidates(base, site_features, source_features, site, folds, options, work
         candidate = out_of_fold(name, base.model, site_features, folds, site.present, method_settings(options),
                                 source_features, progress)
         _save_candidate(saved, candidate)
-        f1 = candidate.macro_f1(site.label_ids, base.labels)
-        log.info("%s: out-of-fold macro-F1 %.3f (%.1f s)", name, f1, candidate.seconds)
+        log.info("%s: out-of-fold macro-F1 %.3f, log-loss %.3f (%.1f s)", name,
+                 candidate.macro_f1(site.label_ids, base.labels), candidate.log_loss(site.label_ids), candidate.seconds)
         candidates.append(candidate)
     return candidates
 
@@ -264,7 +264,7 @@ def _candidate_row(candidate: Candidate, labels, names) -> dict:
 
     m = metrics.classification_metrics(labels, candidate.probabilities, names)
     return {"method": candidate.name, "macro_f1": m["macro_f1"], "macro_auc": m["macro_auc"], "ece": m["ece"],
-            "accuracy": m["accuracy"], "seconds": candidate.seconds}
+            "accuracy": m["accuracy"], "log_loss": candidate.log_loss(labels), "seconds": candidate.seconds}
 
 
 def _without_meta(results: dict) -> dict:
