@@ -36,7 +36,7 @@ from site_shift_models import build_models  # noqa: E402
 from training import metrics  # noqa: E402
 from training.adapt.features import extract  # noqa: E402
 from training.adapt.methods import METHOD_FUNCTIONS, tail_logits  # noqa: E402
-from training.adapt.options import METHODS, AdaptOptions  # noqa: E402
+from training.adapt.options import FINETUNE_STARTS, METHODS, AdaptOptions  # noqa: E402
 from training.adapt.pipeline import method_settings, run_adaptation  # noqa: E402
 from training.adapt.selection import _calibrated  # noqa: E402
 from training.adapt.site_data import SiteData, draw_subset, load_site_data, make_folds  # noqa: E402
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of the two reference models")
     parser.add_argument("--no-source-mix", action="store_true", help="adapt without the adult data mixed in")
-    parser.add_argument("--finetune-start", choices=("base", "linear"), default=AdaptOptions.finetune_start,
+    parser.add_argument("--finetune-start", choices=FINETUNE_STARTS, default=AdaptOptions.finetune_start,
                         help="where cxr adapt's fine-tuning starts (see training/adapt/options.py)")
     parser.add_argument("--write-evidence", action="store_true",
                         help=f"also write the summary every adapted card quotes ({EVIDENCE.name})")
@@ -154,16 +154,21 @@ def _test_only(site_csv: Path, work: Path) -> Path:
     return path
 
 
+def draw_dir(work: Path, size: int, seed: int) -> Path:
+    """Where one draw's adapted model and (kept) work folder live; its CSV is beside it."""
+    return work / "adapted" / f"n{size}-seed{seed}"
+
+
 def _one_run(args, source_dir: Path, pool: SiteData, size: int, seed: int, site_csv: Path, adult_csv: Path,
              test_features, test_labels) -> dict:
     draw = draw_subset(pool.samples, size, seed)
-    out = args.work / "adapted" / f"n{size}-seed{seed}"
+    out = draw_dir(args.work, size, seed)
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    csv_path = subset_csv(draw, args.work / "adapted" / f"n{size}-seed{seed}.csv")
+    csv_path = subset_csv(draw, out.with_suffix(".csv"))
     options = AdaptOptions(data=csv_path, out=out, model=source_dir, seed=seed, keep_work=True,
                            source_data=None if args.no_source_mix else adult_csv, methods=METHODS,
                            finetune_start=args.finetune_start)

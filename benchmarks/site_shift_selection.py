@@ -20,34 +20,36 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training import metrics  # noqa: E402
-from training.adapt.selection import SIMPLER_FIRST, _calibrated  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_site_shift import draw_dir  # noqa: E402
+
+from training.adapt.options import AdaptOptions  # noqa: E402
+from training.adapt.selection import SIMPLER_FIRST, Candidate, _calibrated, choose  # noqa: E402
 from training.adapt.site_data import load_site_data, make_folds  # noqa: E402
 
-NAMES = ("normal", "pneumonia", "covid")  # the source model's labels
-RULES = {"macro_f1, +0.005 to move up": ("macro_f1", 0.005), "log_loss, -0.005 to move up": ("log_loss", 0.005)}
+NAMES = ("normal", "pneumonia", "covid")  # the source model's labels (site_shift_models.py)
+CURRENT = "log_loss (cxr adapt's choose)"
+OLD = "macro_f1, +0.005 to move up (before 2026-12-07)"
+HINDSIGHT = "best on test (hindsight)"
 
 
-def out_of_fold_scores(work: Path, size: int, seed: int, methods: list[str], folds: int = 3) -> dict:
-    draw = work / "adapted" / f"n{size}-seed{seed}"
+def out_of_fold(work: Path, size: int, seed: int, methods: list[str]) -> tuple[dict[str, Candidate], np.ndarray]:
+    """Each candidate as cxr adapt scored it (cross-fitted probabilities), and the draw's labels."""
+    draw = draw_dir(work, size, seed)
     site = load_site_data(draw.with_suffix(".csv"), NAMES, ())
-    fold_of = make_folds(site.label_ids, site.groups, folds, seed)
-    scores = {}
-    for name in methods:
-        logits = np.load(draw / ".adapt-work" / f"oof-{name}.npz")["logits"]
-        candidate = _calibrated(name, logits, site.label_ids, fold_of, 0.0)
-        scores[name] = {"macro_f1": metrics.classification_metrics(site.label_ids, candidate.probabilities,
-                                                                    NAMES)["macro_f1"],
-                        "log_loss": candidate.log_loss(site.label_ids)}
-    return scores
+    folds = make_folds(site.label_ids, site.groups, AdaptOptions.folds, seed)
+    candidates = {name: _calibrated(name, np.load(draw / ".adapt-work" / f"oof-{name}.npz")["logits"],
+                                    site.label_ids, folds, 0.0) for name in methods}
+    return candidates, site.label_ids
 
 
-def pick(scores: dict, key: str, margin: float) -> str:
-    ordered = sorted(scores, key=SIMPLER_FIRST.index)
+def pick_by_macro_f1(candidates: dict[str, Candidate], labels: np.ndarray, margin: float = 0.005) -> str:
+    """The rule cxr adapt used before: highest out-of-fold macro-F1, simpler first."""
+    f1 = {name: c.macro_f1(labels, NAMES) for name, c in candidates.items()}
+    ordered = sorted(candidates, key=SIMPLER_FIRST.index)
     best = ordered[0]
     for name in ordered[1:]:
-        gain = scores[name][key] - scores[best][key]
-        if (gain > margin) if key == "macro_f1" else (-gain > margin):
+        if f1[name] > f1[best] + margin:
             best = name
     return best
 
@@ -61,9 +63,11 @@ def main() -> None:
     draws, table = [], {}
     for run in runs:
         methods = list(run["methods_test"])
-        scores = out_of_fold_scores(args.work, run["size"], run["seed"], methods)
-        picks = {rule: pick(scores, key, margin) for rule, (key, margin) in RULES.items()}
-        picks["best on test (hindsight)"] = max(methods, key=lambda m: run["methods_test"][m]["macro_f1"])
+        candidates, labels = out_of_fold(args.work, run["size"], run["seed"], methods)
+        picks = {CURRENT: choose(list(candidates.values()), labels).name, OLD: pick_by_macro_f1(candidates, labels),
+                 HINDSIGHT: max(methods, key=lambda m: run["methods_test"][m]["macro_f1"])}
+        scores = {name: {"macro_f1": c.macro_f1(labels, NAMES), "log_loss": c.log_loss(labels)}
+                  for name, c in candidates.items()}
         draws.append({"size": run["size"], "seed": run["seed"], "out_of_fold": scores, "picks": picks,
                       "test_macro_f1": {m: run["methods_test"][m]["macro_f1"] for m in methods}})
         for rule, chosen in picks.items():
@@ -76,7 +80,7 @@ def main() -> None:
             row["draws"] = len(row["picks"])
             row["macro_f1"] = round(float(np.mean(row["macro_f1"])), 4)
             row["ece"] = round(float(np.mean(row["ece"])), 4)
-    wrong = {rule: sum(d["picks"][rule] != d["picks"]["best on test (hindsight)"] for d in draws) for rule in RULES}
+    wrong = {rule: sum(d["picks"][rule] != d["picks"][HINDSIGHT] for d in draws) for rule in (CURRENT, OLD)}
     print(json.dumps({"benchmark": "site_shift_selection", "results": [str(p) for p in args.results],
                       "draws": len(draws), "picked_the_worse_candidate": wrong, "by_size": table,
                       "per_draw": draws}, indent=2))

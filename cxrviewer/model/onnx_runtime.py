@@ -51,8 +51,8 @@ def _session(path: Path, weights_sha256: str, settings_sha256: str, threads: int
     options.inter_op_num_threads = 1
     # ORT's idle intra-op threads spin after a run by default. Our runs alternate between two
     # sessions (lungs, classifier) with Python work between them, and on 2 cores the spinning
-    # threads of one slow the other: `cxr predict` of 64 films 0.82x the time without spinning
-    # (bench_inference.py: bare_onnxruntime_spinning). CXR_ORT_SPIN=1 restores ORT's default.
+    # threads of one slow the other: `cxr predict` of 64 films took 0.82x the time without spinning
+    # (benchmarks/bench_ort_spinning.py). CXR_ORT_SPIN=1 restores ORT's default.
     if os.environ.get("CXR_ORT_SPIN", "0") != "1":
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: ORT's warnings are about its own graph rewrites

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cxrviewer.atomic_files import folder_problem
 from cxrviewer.log_setup import configure_logging
-from .options import METHODS, AdaptOptions
+from .options import FINETUNE_STARTS, METHODS, AdaptOptions
 
 log = logging.getLogger("training.adapt")
 
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=None, help=f"fine-tuning learning rate (default {d.lr})")
     parser.add_argument("--l2sp", type=float, default=None, help=f"pull toward the base weights (default {d.l2sp})")
-    parser.add_argument("--finetune-start", choices=("base", "linear"), default=None,
+    parser.add_argument("--finetune-start", choices=FINETUNE_STARTS, default=None,
                         help=f"fine-tune from the base head or from the linear candidate's (LP-FT; default {d.finetune_start})")
     parser.add_argument("--source-data", type=Path, default=None, metavar="CSV_OR_DIR",
                         help="the base model's training data: some of it is mixed in so its classes are not forgotten")

@@ -108,9 +108,10 @@ def _calibrated(name: str, logits: np.ndarray, labels: np.ndarray, folds: np.nda
 def choose(candidates: Sequence[Candidate], labels: np.ndarray) -> Candidate:
     """Lowest out-of-fold log-loss; a more complex method must beat a simpler one by MIN_LOG_LOSS_GAIN."""
     ordered = sorted(candidates, key=lambda c: SIMPLER_FIRST.index(c.name))
+    loss = {c.name: c.log_loss(labels) for c in ordered}
     best = ordered[0]
     for candidate in ordered[1:]:
-        if candidate.log_loss(labels) < best.log_loss(labels) - MIN_LOG_LOSS_GAIN:
+        if loss[candidate.name] < loss[best.name] - MIN_LOG_LOSS_GAIN:
             best = candidate
     return best
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import metrics
 from ..evaluate import Item, PredictionRun, build_results
+from .selection import MIN_LOG_LOSS_GAIN
 
 HEADLINE = ("macro_f1", "macro_auc", "ece", "accuracy")
 EVIDENCE_FILE = "site_shift_evidence.json"  # written by benchmarks/bench_site_shift.py --write-evidence
@@ -104,7 +105,7 @@ def card_section(record: dict) -> str:
                      f"{_fmt(old['f1'])} | {_fmt(row['f1'])} |")
     lines += _breakdown_lines(before, after)
     lines += ["", "### Candidates (out-of-fold; the lowest log-loss was chosen, a more complex method needing "
-              "0.005 less)", "", "| method | log-loss | macro-F1 | macro AUC | ECE | fit time (s, all folds) |",
+              f"{MIN_LOG_LOSS_GAIN} less)", "", "| method | log-loss | macro-F1 | macro AUC | ECE | fit time (s, all folds) |",
               "|---|---|---|---|---|---|"]
     for row in record["candidates"]:
         lines.append(f"| {row['method']} | {_fmt(row.get('log_loss'))} | {_fmt(row['macro_f1'])} | "
