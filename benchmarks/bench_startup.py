@@ -7,7 +7,9 @@ the OS file cache is warm after the first round, which is not counted); the
 contenders alternate every repeat, so load from other jobs hits them alike. Prints JSON:
 
   window_shown_s      process launch -> MainWindow shown and painted (median), next to
-                      the baseline: process launch -> a bare QMainWindow shown
+                      the baseline: process launch -> a bare QMainWindow shown; and the
+                      viewer with the garbage collector left on through start-up
+                      (CXR_STARTUP_GC=1, see cxrviewer/startup_gc.py)
   ai_usable_s         process launch -> the model loaded in the worker and its "ready"
                       reached the window (a request sent now is analysed at once), next
                       to the baseline for the runtime the viewer used: process launch ->
@@ -66,6 +68,9 @@ if mode == "imports_onnx":
     onnxruntime.InferenceSession(model + "/model.onnx", providers=["CPUExecutionProvider"])
     print(json.dumps({"ready_at": time.time()}), flush=True)
     raise SystemExit(0)
+if mode != "bare":
+    from cxrviewer.startup_gc import pause_collection
+    pause_collection()  # as cxrviewer.gui.app.main does first; the window's first paint resumes it
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication([])
@@ -129,9 +134,9 @@ print(json.dumps(shown), flush=True)
 """
 
 
-def run_child(mode: str, model: str = "-", image: str = "-") -> dict:
+def run_child(mode: str, model: str = "-", image: str = "-", **env_extra: str) -> dict:
     """The child's report with its stamps turned into seconds since launch (``*_s``)."""
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), **env_extra)
     start = time.time()
     done = subprocess.run([sys.executable, "-c", CHILD, mode, model, image, str(BENCHMARKS)], capture_output=True,
                           text=True, timeout=CHILD_TIMEOUT_S, env=env)
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         run_child("bare"), run_child("imports"), run_child("viewer", model)  # warm the OS file cache
         times: dict[str, list[float]] = {"bare_qt_window_shown": [], "import_torch_and_pyside6": [],
                                          "import_onnxruntime_pyside6_and_load_graph": [],
-                                         "viewer_shown": [], "viewer_ai_usable": []}
+                                         "viewer_shown": [], "viewer_ai_usable": [],
+                                         "viewer_shown_collector_on": []}
         torch_at_show, torch_at_ready, states = [], [], set()
         for _ in range(args.repeats):  # interleaved, so background load hits every contender alike
             times["bare_qt_window_shown"].append(run_child("bare")["shown_s"])
@@ -186,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             torch_at_show.append(report["torch_imported_when_shown"])
             torch_at_ready.append(report["torch_imported_when_ready"])
             states.add(report["model_state"])
+            times["viewer_shown_collector_on"].append(run_child("viewer", model, CXR_STARTUP_GC="1")["shown_s"])
         memory: dict[str, list[dict]] = {"baseline": [], "viewer": []}
         for _ in range(args.memory_repeats):
             memory["baseline"].append(run_child("bare", model, str(CHEST_CR)))
@@ -201,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "window_shown_s": {"viewer": medians["viewer_shown"], "bare_qt_window": medians["bare_qt_window_shown"],
                            "ratio_viewer_to_bare": round(medians["viewer_shown"] / medians["bare_qt_window_shown"],
-                                                         2)},
+                                                         2),
+                           "viewer_collector_on_throughout": medians["viewer_shown_collector_on"],
+                           "ratio_viewer_to_collector_on": round(medians["viewer_shown"]
+                                                                 / medians["viewer_shown_collector_on"], 2)},
         "ai_usable_s": {"viewer": medians["viewer_ai_usable"],
                         "import_torch_and_pyside6": medians["import_torch_and_pyside6"],
                         "import_onnxruntime_pyside6_and_load_graph":

@@ -11,6 +11,7 @@ from pathlib import Path
 from cxrviewer import __version__
 from cxrviewer.log_setup import configure_logging
 from cxrviewer.malloc_tuning import tune_malloc
+from cxrviewer.startup_gc import pause_collection
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def open_startup_paths(window, args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     tune_malloc()  # before any large array: see cxrviewer/malloc_tuning.py
+    pause_collection()  # until the window's first paint: see cxrviewer/startup_gc.py
     args = parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(args.verbose, level=logging.INFO)  # libraries' messages (paths, header values) only with -v
 

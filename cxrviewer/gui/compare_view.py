@@ -77,26 +77,36 @@ class CompareView(QWidget):
         self.main = main
         self._window = window
         self.layout_mode = SINGLE
-        self.priors = [ImageCanvas(self) for _ in range(3)]
-        self.captions = [_Caption(c) for c in (main, *self.priors)]
-        self.link = ViewLink([main, *self.priors], self)
+        # The prior viewports are built when a comparison layout is first chosen: three
+        # canvases are a third of the window's construction time, for readers who compare.
+        self.priors: list[ImageCanvas] = []
+        self.captions = [_Caption(main)]
+        self.link = ViewLink([main], self)
         self._shown: list[Path | None] = [None, None, None]  # what each prior viewport shows or waits for
         self._queue: list[tuple[int, Path]] = []  # (viewport, path) still to decode, one at a time
         self._request = (0, -1)  # (loader request id, viewport) of the decode in flight
         self._loader: ImageLoader | None = None
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(2)
-        grid.addWidget(main, 0, 0)
-        for n, canvas in enumerate(self.priors):
-            grid.addWidget(canvas, *((0, 1), (1, 0), (1, 1))[n])
-        self._apply_layout()
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self._grid.addWidget(main, 0, 0)
 
     # ----- layout ------------------------------------------------------------------------
     def set_layout(self, mode: tuple[int, int]) -> None:
         self.layout_mode = mode
+        if mode != SINGLE:
+            self._build_priors()
         self._apply_layout()
         self.refresh()
+
+    def _build_priors(self) -> None:
+        for cell in ((0, 1), (1, 0), (1, 1))[len(self.priors):]:
+            canvas = ImageCanvas(self)
+            canvas.setVisible(False)
+            self._grid.addWidget(canvas, *cell)
+            self.priors.append(canvas)
+            self.captions.append(_Caption(canvas))
+            self.link.add(canvas)
 
     def _slots(self) -> int:
         rows, cols = self.layout_mode

@@ -15,6 +15,7 @@ from cxrviewer.io import Window
 from cxrviewer.io.formats import file_dialog_filter
 from cxrviewer.io.walk import ORDINARY_SKIPS
 from cxrviewer.resources import bundled_model_dir
+from cxrviewer.startup_gc import resume_collection
 
 from . import dialogs
 from .ai_reader import AiReader
@@ -414,6 +415,7 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self._ai_started:
             self._ai_started = True
+            QTimer.singleShot(0, resume_collection)  # paused by the entry point for start-up
             QTimer.singleShot(0, self.ai.start)  # after this paint has reached the screen
 
     # ----- layout persistence and shutdown ----------------------------------------

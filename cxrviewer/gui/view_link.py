@@ -48,12 +48,16 @@ class ViewLink(QObject):
 
     def __init__(self, canvases: list[ImageCanvas], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.canvases = canvases
+        self.canvases: list[ImageCanvas] = []
         self.enabled = True
         self._applying = False
         for canvas in canvases:
-            canvas.view.sigRangeChanged.connect(lambda *_a, c=canvas: self._on_range(c))
-            canvas.windowChanged.connect(lambda window, c=canvas: self._on_window(c, window))
+            self.add(canvas)
+
+    def add(self, canvas: ImageCanvas) -> None:
+        self.canvases.append(canvas)
+        canvas.view.sigRangeChanged.connect(lambda *_a, c=canvas: self._on_range(c))
+        canvas.windowChanged.connect(lambda window, c=canvas: self._on_window(c, window))
 
     def _targets(self, source: ImageCanvas) -> list[ImageCanvas]:
         return [c for c in self.canvases if c is not source and c.isVisible() and c.image is not None]

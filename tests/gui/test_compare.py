@@ -33,9 +33,11 @@ def _showing(canvas, path) -> bool:
 def test_single_canvas_is_the_default_and_1x2_brings_the_prior(qtbot, window, patient):
     _open_current(qtbot, window, patient)
     compare = window.compare
-    assert compare.layout_mode == SINGLE and not any(c.isVisible() for c in compare.priors)
+    assert compare.layout_mode == SINGLE and compare.priors == []  # built only when a reader compares
     window.compare_actions["layout_1x2"].trigger()
     assert compare.layout_mode == ONE_BY_TWO and compare.priors[0].isVisible()
+    assert not compare.priors[1].isVisible() and not compare.priors[2].isVisible()
+    assert compare.link.canvases == [window.canvas, *compare.priors]
     qtbot.waitUntil(lambda: _showing(compare.priors[0], patient["prior_pa.dcm"]), timeout=LOAD_TIMEOUT_MS)
     assert compare.captions[0].text().startswith("CURRENT  ·  2024-03-10")
     assert compare.captions[1].text().startswith("PRIOR  ·  2023-01-05") and "AI:" in compare.captions[1].text()
