@@ -112,6 +112,8 @@ def main() -> None:
                         help="where cxr adapt's fine-tuning starts (see training/adapt/options.py)")
     parser.add_argument("--finetune-epochs", type=int, default=AdaptOptions.epochs,
                         help="cxr adapt's fine-tuning epochs (its --epochs)")
+    parser.add_argument("--folds", type=int, default=AdaptOptions.folds,
+                        help="cxr adapt's cross-validation folds for choosing the method (its --folds)")
     parser.add_argument("--write-evidence", action="store_true",
                         help=f"also write the summary every adapted card quotes ({EVIDENCE.name})")
     args = parser.parse_args()
@@ -182,7 +184,7 @@ def _one_run(args, source_dir: Path, pool: SiteData, size: int, seed: int, site_
     csv_path = subset_csv(draw, out.with_suffix(".csv"))
     options = AdaptOptions(data=csv_path, out=out, model=source_dir, seed=seed, keep_work=True,
                            source_data=None if args.no_source_mix else adult_csv, methods=METHODS,
-                           finetune_start=args.finetune_start, epochs=args.finetune_epochs)
+                           finetune_start=args.finetune_start, epochs=args.finetune_epochs, folds=args.folds)
     started = time.monotonic()
     result = run_adaptation(options, command=f"bench_site_shift n={size} seed={seed}")
     seconds = time.monotonic() - started
