@@ -25,7 +25,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,20 +74,39 @@ def per_method_test(out: Path, base_dir: Path, site: SiteData, test_features, te
     from cxrviewer.model.predictor import Predictor
 
     base = Predictor.from_dir(base_dir, device="cpu")
-    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, out / ".adapt-work" / "cache",
-                       options.views, options.seed, torch.device("cpu"), options.batch_size)
-    folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
+    fit = DrawFit.of(base, site, options)
     settings = method_settings(options)
-    source = _source_features(base, options) if options.source_data is not None else None
-    results = {}
-    for name in options.methods:
-        saved = np.load(out / ".adapt-work" / f"oof-{name}.npz")
-        temperature = _calibrated(name, saved["logits"], site.label_ids, folds, 0.0).temperature
-        model = METHOD_FUNCTIONS[name](base.model, features, site.present, source=source, **settings)
-        logits = tail_logits(model, test_features.views[0])
-        probs = torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy()
-        results[name] = headline(test_labels, probs, base.labels)
-    return results
+    return {name: headline(test_labels, fit.probabilities(name, settings, test_features.views[0]), base.labels)
+            for name in options.methods}
+
+
+@dataclass(frozen=True)
+class DrawFit:
+    """What refitting a candidate on one draw needs: its cached features, folds, source mix and work folder."""
+
+    base: object  # Predictor of the source model
+    site: SiteData
+    features: object  # FeatureSet of the draw
+    source: object | None  # FeatureSet of the mixed-in source images
+    folds: np.ndarray
+    work: Path  # the draw's .adapt-work folder (out-of-fold logits)
+
+    @classmethod
+    def of(cls, base, site: SiteData, options: AdaptOptions) -> DrawFit:
+        work = options.out / ".adapt-work"
+        features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, work / "cache",
+                           options.views, options.seed, torch.device("cpu"), options.batch_size)
+        source = _source_features(base, options) if options.source_data is not None else None
+        return cls(base, site, features, source, make_folds(site.label_ids, site.groups, options.folds, options.seed),
+                   work)
+
+    def probabilities(self, method: str, settings: dict, maps: np.ndarray) -> np.ndarray:
+        """``method`` refitted on the draw with ``settings``, calibrated as cxr adapt did, on ``maps``."""
+        saved = np.load(self.work / f"oof-{method}.npz")
+        temperature = _calibrated(method, saved["logits"], self.site.label_ids, self.folds, 0.0).temperature
+        model = METHOD_FUNCTIONS[method](self.base.model, self.features, self.site.present, source=self.source,
+                                         **settings)
+        return torch.softmax(torch.from_numpy(tail_logits(model, maps)) / temperature, 1).numpy()
 
 
 def _source_features(base, options):

@@ -22,15 +22,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_site_shift import _source_features, draw_dir, headline  # noqa: E402
+from bench_site_shift import DrawFit, draw_dir, headline  # noqa: E402
 
 from cxrviewer.model.predictor import Predictor  # noqa: E402
 from training.adapt.features import extract  # noqa: E402
-from training.adapt.methods import METHOD_FUNCTIONS, tail_logits  # noqa: E402
 from training.adapt.options import METHODS, AdaptOptions  # noqa: E402
 from training.adapt.pipeline import method_settings  # noqa: E402
-from training.adapt.selection import _calibrated  # noqa: E402
-from training.adapt.site_data import draw_subset, load_site_data, make_folds  # noqa: E402
+from training.adapt.site_data import draw_subset, load_site_data  # noqa: E402
 
 SIZE = 100
 CPU = torch.device("cpu")
@@ -47,32 +45,21 @@ def dev_set(base, pool, site_csv: Path, draw, work: Path):
     return extract(base.model, samples, labels, base.config.preprocessing, work / "dev-cache", 1, 0, CPU), labels
 
 
-def probabilities(base, variant: dict, earlier: dict, draw_out: Path, site, features, source, folds, options, dev):
-    method = variant.get("method", "finetune")
-    if method == "ensemble":
-        return np.mean([earlier[name] for name in variant["of"]], axis=0)
-    settings = {**method_settings(options), **{k: v for k, v in variant.items() if k != "method"}}
-    model = METHOD_FUNCTIONS[method](base.model, features, site.present, source=source, **settings)
-    saved = np.load(draw_out / ".adapt-work" / f"oof-{method}.npz")
-    temperature = _calibrated(method, saved["logits"], site.label_ids, folds, 0.0).temperature
-    return torch.softmax(torch.from_numpy(tail_logits(model, dev.views[0])) / temperature, 1).numpy()
-
-
 def sweep_draw(base, pool, work: Path, seed: int, variants: dict) -> dict:
     draw = draw_subset(pool.samples, SIZE, seed)
     out = draw_dir(work, SIZE, seed)
     options = AdaptOptions(data=out.with_suffix(".csv"), out=out, model=work / "source" / "model", seed=seed,
                            source_data=work / "adult.csv", methods=METHODS)
-    site = replace(pool, samples=tuple(draw))
-    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing,
-                       out / ".adapt-work" / "cache", options.views, options.seed, CPU, options.batch_size)
-    source = _source_features(base, options)
-    folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
+    fit = DrawFit.of(base, replace(pool, samples=tuple(draw)), options)
     dev, dev_labels = dev_set(base, pool, work / "pediatric.csv", draw, work)
-    earlier, scores = {}, {}
+    probabilities, scores = {}, {}
     for name, variant in variants.items():
-        earlier[name] = probabilities(base, variant, earlier, out, site, features, source, folds, options, dev)
-        scores[name] = headline(dev_labels, earlier[name], base.labels)
+        if variant.get("method") == "ensemble":
+            probabilities[name] = np.mean([probabilities[other] for other in variant["of"]], axis=0)
+        else:
+            settings = {**method_settings(options), **{k: v for k, v in variant.items() if k != "method"}}
+            probabilities[name] = fit.probabilities(variant.get("method", "finetune"), settings, dev.views[0])
+        scores[name] = headline(dev_labels, probabilities[name], base.labels)
         print(json.dumps({"seed": seed, "variant": name, "dev_images": len(dev_labels), **scores[name]}),
               file=sys.stderr, flush=True)
     return scores

@@ -93,13 +93,26 @@ class OrthancServer:
                 raise RuntimeError(f"Orthanc exited with {self.process.returncode}: {self.log_tail()}")
             try:
                 reply = requests.get(f"{self.dicomweb_url}/studies", auth=self.auth, timeout=2)
-                if reply.status_code == 200:
+                if reply.status_code == 200 and self._dimse_answers():
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"Orthanc was not ready within {START_TIMEOUT_S:g} s: {self.log_tail()}")
+
+    def _dimse_answers(self) -> bool:
+        """True once the DICOM server answers an association request (HTTP comes up first: a test
+        that associated in between saw the connection dropped, neither accepted nor rejected)."""
+        from pynetdicom import AE
+
+        ae = AE(ae_title="CXRREADY")  # not registered: a rejection is the answer we wait for
+        ae.acse_timeout = ae.network_timeout = ae.connection_timeout = 2
+        ae.add_requested_context("1.2.840.10008.1.1")  # Verification
+        assoc = ae.associate("127.0.0.1", self.dicom_port, ae_title=ORTHANC_AET)
+        if assoc.is_established:
+            assoc.release()
+        return assoc.is_rejected or assoc.is_established
 
     def log_tail(self, chars: int = 2000) -> str:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from cxrviewer.io import LoadedImage
@@ -22,12 +22,14 @@ from cxrviewer.studies import earlier_studies
 
 from .ai_format import list_badge
 from .canvas import ImageCanvas
+from .corner_overlay import CORNER_LABEL_NAME
 from .loader import DISPLAY, ImageLoader, LoadResult
 from .view_link import ViewLink
 
 log = logging.getLogger(__name__)
 
 SINGLE, ONE_BY_TWO, TWO_BY_TWO = (1, 1), (1, 2), (2, 2)
+_CAPTION_TOP = 6  # px
 _CAPTION_STYLE = ("background: rgba(0, 0, 0, 160); color: #e0e0e0; padding: 3px 8px;"
                   " border-radius: 3px; font-weight: bold;")
 
@@ -59,13 +61,21 @@ class _Caption(QLabel):
         self._place()
         self.show()
         self.raise_()
+        QTimer.singleShot(0, self._place)  # again once the corner text for this image is laid out
 
     def _place(self) -> None:
-        self.move(max((self._canvas.width() - self.width()) // 2, 0), 6)
+        """Top centre, or below the canvas's corner text where a narrow viewport would cover it
+        (the patient's name and ID are up there)."""
+        x, y = max((self._canvas.width() - self.width()) // 2, 0), _CAPTION_TOP
+        wanted = QRect(x, y, self.width(), self.height())
+        for corner in self._canvas.findChildren(QLabel, CORNER_LABEL_NAME):
+            if corner.isVisible() and corner.geometry().intersects(wanted):
+                y = max(y, corner.geometry().bottom() + _CAPTION_TOP)
+        self.move(x, y)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
         if obj is self._canvas and event.type() == event.Type.Resize:
-            self._place()
+            QTimer.singleShot(0, self._place)  # after the corner text has been re-laid out for the size
         return False
 
 

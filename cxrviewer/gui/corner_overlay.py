@@ -18,6 +18,7 @@ from .orientation import Orientation
 from .status_bar import format_window, window_title
 
 _MARGIN = 10
+CORNER_LABEL_NAME = "cornerOverlay"  # object name of the four labels (style sheet; captions keep clear of them)
 MIDDLE_GAP = 44  # px kept free between the corners, across and down, for the orientation letters
 _PATIENT_AGE = "(0010,1010) PatientAge"  # not (yet) among cxrviewer.io.display_basics fields
 
@@ -83,7 +84,7 @@ class CornerOverlay(QObject):
 
     def _make_label(self, align: Qt.AlignmentFlag) -> QLabel:
         label = QLabel(self._host)
-        label.setObjectName("cornerOverlay")
+        label.setObjectName(CORNER_LABEL_NAME)
         label.setAlignment(align)
         label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         label.setTextFormat(Qt.TextFormat.PlainText)  # tag values must never be read as markup

@@ -13,8 +13,8 @@
    PySide6's module listing is empty while pyqtgraph copies it, so nothing is created
    early. pyqtgraph's import went from 0.47 to 0.25 s under ``python -X importtime``; part
    of that returns when the window is built and creates the classes it does use, and the
-   window was shown 0.05 s sooner (0.64 -> 0.59 s, start-up collection paused in both; see
-   benchmarks/bench_startup.py). Every name still resolves to the very object PySide6 has
+   window was shown 0.05 s sooner (0.64 -> 0.59 s in two runs of benchmarks/bench_startup.py,
+   7 repeats each, start-up collection paused in both). Every name still resolves to the very object PySide6 has
    (tests/gui/test_startup_imports.py).
 
    Applied only where it is known to be right: PySide6 loads lazily (its modules define

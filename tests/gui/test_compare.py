@@ -40,6 +40,10 @@ def test_single_canvas_is_the_default_and_1x2_brings_the_prior(qtbot, window, pa
     assert compare.link.canvases == [window.canvas, *compare.priors]
     qtbot.waitUntil(lambda: _showing(compare.priors[0], patient["prior_pa.dcm"]), timeout=LOAD_TIMEOUT_MS)
     assert compare.captions[0].text().startswith("CURRENT  ·  2024-03-10")
+    corners = [label for label in window.overlay.labels.values() if label.isVisible() and label.text()]
+    assert corners  # the patient's name and ID are shown up there ...
+    qtbot.waitUntil(lambda: not any(c.geometry().intersects(compare.captions[0].geometry()) for c in corners))
+    # ... and the caption keeps clear of them
     assert compare.captions[1].text().startswith("PRIOR  ·  2023-01-05") and "AI:" in compare.captions[1].text()
     window.compare_actions["layout_2x2"].trigger()
     qtbot.waitUntil(lambda: _showing(compare.priors[1], patient["older_cr.dcm"]), timeout=LOAD_TIMEOUT_MS)

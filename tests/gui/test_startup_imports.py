@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -78,7 +79,7 @@ print(json.dumps(report))
 @pytest.mark.slow  # a fresh interpreter builds the window
 @pytest.mark.parametrize("switch", ["", "1"])
 def test_collection_is_paused_until_the_first_paint_then_start_up_is_frozen(tmp_path, switch):
-    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "CXR_STARTUP_GC": switch}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CXR_STARTUP_GC": switch}
     done = subprocess.run([sys.executable, "-c", START_UP, str(tmp_path / "s.ini")], capture_output=True,
                           text=True, timeout=180, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
