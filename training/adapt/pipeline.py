@@ -31,7 +31,7 @@ from . import summary
 from .features import FeatureSet, extract
 from .methods import METHOD_FUNCTIONS
 from .options import AdaptOptions
-from .selection import Candidate, base_candidate, choose, out_of_fold, out_of_fold_ood, site_ood
+from .selection import Candidate, base_candidate, choose, out_of_fold, out_of_fold_ood, share_better, site_ood
 from .site_data import SiteData, load_site_data, make_folds, source_samples
 
 log = logging.getLogger("training.adapt")
@@ -63,7 +63,7 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
     site_features, source_features = _features(base, site, options, work, device, progress)
     folds = make_folds(site.label_ids, site.groups, options.folds, options.seed)
     candidates = _candidates(base, site_features, source_features, site, folds, options, work, progress)
-    chosen = choose(candidates, site.label_ids)
+    chosen = choose(candidates, site.label_ids, site.groups, options.seed)
     log.info("chosen method: %s", chosen.name)
     progress("fitting the final model", 0, 1)
     model, temperature, ood = _final_model(base, site, site_features, source_features, chosen, options, progress)
@@ -230,7 +230,7 @@ def _record(options, command, base, site, folds, candidates, chosen, site_featur
         "folds": options.folds,
         "method": chosen.name,
         "temperature": chosen.temperature,
-        "candidates": [_candidate_row(c, labels, names) for c in candidates],
+        "candidates": [_candidate_row(c, chosen, labels, site.groups, names, options.seed) for c in candidates],
         "before": _without_meta(before),
         "after": _without_meta(after),
         "intervals": intervals,
@@ -259,12 +259,14 @@ def _report_columns(site: SiteData) -> list[str]:
     return columns
 
 
-def _candidate_row(candidate: Candidate, labels, names) -> dict:
+def _candidate_row(candidate: Candidate, chosen: Candidate, labels, groups, names, seed: int) -> dict:
     from .. import metrics
 
     m = metrics.classification_metrics(labels, candidate.probabilities, names)
+    beats = None if candidate is chosen else share_better(candidate, chosen, labels, groups, seed)
     return {"method": candidate.name, "macro_f1": m["macro_f1"], "macro_auc": m["macro_auc"], "ece": m["ece"],
-            "accuracy": m["accuracy"], "log_loss": candidate.log_loss(labels), "seconds": candidate.seconds}
+            "accuracy": m["accuracy"], "log_loss": candidate.log_loss(labels), "seconds": candidate.seconds,
+            "lower_log_loss_than_chosen": beats}
 
 
 def _without_meta(results: dict) -> dict:

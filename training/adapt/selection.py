@@ -26,14 +26,18 @@ from .methods import METHOD_FUNCTIONS, tail_logits
 
 log = logging.getLogger("training.adapt")
 
-# Simpler first: a candidate must lower a simpler one's out-of-fold log-loss by more than this
-# (nats per image) to be chosen. Log-loss, not macro-F1: on a hundred images the F1 of three
-# folds moves with a handful of films near the threshold, and on the site-shift benchmark
-# (10 draws of 25-200 images) it chose the candidate that was worse on the site's test split
-# 5 times, log-loss 3 times (benchmarks/results/site_shift_selection.json, README "Adapting
-# the model").
-SIMPLER_FIRST = ("base", "recalibrate", "linear", "finetune")
-MIN_LOG_LOSS_GAIN = 0.005
+# The most capable candidate is kept unless a simpler one is clearly better out of fold: its
+# log-loss is lower in at least CLEARLY_BETTER of BOOTSTRAP paired resamples of the site's patient
+# groups. Why this way round: every candidate extends the one before it (linear: a head pulled
+# toward the old one; finetune: L2-SP toward the base weights), and out of fold each is fitted
+# on (K-1)/K of the images, which under-rates the method that gains most from the rest. On the
+# site-shift benchmark the fine-tune was the better candidate on the test split in 9 of 10 draws
+# and on a development set in all 8 at 80 epochs, while "simpler first, unless the complex one is
+# 0.005 nats better" took the linear head in 3 of the 10 (benchmarks/results/site_shift_selection.json,
+# README "Adapting the model"). The margin still lets a site's data overrule a fine-tune that fails.
+MORE_CAPABLE_FIRST = ("finetune", "linear", "recalibrate", "base")
+CLEARLY_BETTER = 0.95
+BOOTSTRAP = 2000
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,11 @@ class Candidate:
 
     def log_loss(self, labels: np.ndarray) -> float:
         """Mean negative log-likelihood of the true class under the cross-fitted probabilities."""
+        return float(self.image_log_loss(labels).mean())
+
+    def image_log_loss(self, labels: np.ndarray) -> np.ndarray:
         chosen = self.probabilities[np.arange(len(labels)), labels]
-        return float(-np.log(np.clip(chosen, 1e-7, 1.0)).mean())
+        return -np.log(np.clip(chosen, 1e-7, 1.0))
 
 
 def base_candidate(model: CxrClassifier, site: FeatureSet, temperature: float) -> Candidate:
@@ -105,15 +112,28 @@ def _calibrated(name: str, logits: np.ndarray, labels: np.ndarray, folds: np.nda
     return Candidate(name, logits, probabilities, temperature, seconds)
 
 
-def choose(candidates: Sequence[Candidate], labels: np.ndarray) -> Candidate:
-    """Lowest out-of-fold log-loss; a more complex method must beat a simpler one by MIN_LOG_LOSS_GAIN."""
-    ordered = sorted(candidates, key=lambda c: SIMPLER_FIRST.index(c.name))
-    loss = {c.name: c.log_loss(labels) for c in ordered}
+def choose(candidates: Sequence[Candidate], labels: np.ndarray, groups: Sequence[str], seed: int = 0) -> Candidate:
+    """The most capable candidate, unless a simpler one is clearly better out of fold (see CLEARLY_BETTER)."""
+    ordered = sorted(candidates, key=lambda c: MORE_CAPABLE_FIRST.index(c.name))
     best = ordered[0]
-    for candidate in ordered[1:]:
-        if loss[candidate.name] < loss[best.name] - MIN_LOG_LOSS_GAIN:
-            best = candidate
+    for simpler in ordered[1:]:
+        if share_better(simpler, best, labels, groups, seed) >= CLEARLY_BETTER:
+            best = simpler
     return best
+
+
+def share_better(candidate: Candidate, other: Candidate, labels: np.ndarray, groups: Sequence[str],
+                 seed: int = 0, repeats: int = BOOTSTRAP) -> float:
+    """Share of paired resamples of patient groups in which ``candidate`` has the lower out-of-fold log-loss."""
+    difference = candidate.image_log_loss(labels) - other.image_log_loss(labels)
+    keys = np.unique(np.asarray(groups), return_inverse=True)[1]
+    per_group = np.bincount(keys, weights=difference)  # summed per group: the mean's sign is the sum's
+    if not per_group.size:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    # One row of multiplicities per resample: a group drawn k times counts k times.
+    counts = rng.multinomial(len(per_group), np.full(len(per_group), 1 / len(per_group)), size=repeats)
+    return float(np.mean(counts @ per_group < 0))
 
 
 def site_ood(base: MahalanobisOOD, descriptors: np.ndarray, labels: np.ndarray, present: Sequence[int]) -> MahalanobisOOD:
