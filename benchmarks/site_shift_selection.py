@@ -24,23 +24,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_site_shift import draw_dir  # noqa: E402
 
 from training.adapt.options import AdaptOptions  # noqa: E402
-from training.adapt.selection import SIMPLER_FIRST, Candidate, _calibrated, choose  # noqa: E402
+from training.adapt.selection import Candidate, _calibrated, choose, share_better  # noqa: E402
 from training.adapt.site_data import load_site_data, make_folds  # noqa: E402
 
 NAMES = ("normal", "pneumonia", "covid")  # the source model's labels (site_shift_models.py)
-CURRENT = "log_loss (cxr adapt's choose)"
+CURRENT = "most capable unless a simpler one is clearly better (cxr adapt's choose)"
+LOG_LOSS = "log_loss, simpler first, -0.005 to move up (until 2026-12-07)"
 OLD = "macro_f1, +0.005 to move up (before 2026-12-07)"
+SIMPLER_FIRST = ("base", "recalibrate", "linear", "finetune")
 HINDSIGHT = "best on test (hindsight)"
 
 
-def out_of_fold(work: Path, size: int, seed: int, methods: list[str]) -> tuple[dict[str, Candidate], np.ndarray]:
-    """Each candidate as cxr adapt scored it (cross-fitted probabilities), and the draw's labels."""
+def out_of_fold(work: Path, size: int, seed: int, methods: list[str]) -> tuple[dict[str, Candidate], np.ndarray, list]:
+    """Each candidate as cxr adapt scored it (cross-fitted probabilities), the draw's labels and groups."""
     draw = draw_dir(work, size, seed)
     site = load_site_data(draw.with_suffix(".csv"), NAMES, ())
     folds = make_folds(site.label_ids, site.groups, AdaptOptions.folds, seed)
     candidates = {name: _calibrated(name, np.load(draw / ".adapt-work" / f"oof-{name}.npz")["logits"],
                                     site.label_ids, folds, 0.0) for name in methods}
-    return candidates, site.label_ids
+    return candidates, site.label_ids, site.groups
+
+
+def pick_by_log_loss(candidates: dict[str, Candidate], labels: np.ndarray, margin: float = 0.005) -> str:
+    """The rule cxr adapt used until 2026-12-07: lowest out-of-fold log-loss, simpler first."""
+    loss = {name: c.log_loss(labels) for name, c in candidates.items()}
+    ordered = sorted(candidates, key=SIMPLER_FIRST.index)
+    best = ordered[0]
+    for name in ordered[1:]:
+        if loss[name] < loss[best] - margin:
+            best = name
+    return best
 
 
 def pick_by_macro_f1(candidates: dict[str, Candidate], labels: np.ndarray, margin: float = 0.005) -> str:
@@ -63,10 +76,14 @@ def main() -> None:
     draws, table = [], {}
     for run in runs:
         methods = list(run["methods_test"])
-        candidates, labels = out_of_fold(args.work, run["size"], run["seed"], methods)
-        picks = {CURRENT: choose(list(candidates.values()), labels).name, OLD: pick_by_macro_f1(candidates, labels),
+        candidates, labels, groups = out_of_fold(args.work, run["size"], run["seed"], methods)
+        chosen = choose(list(candidates.values()), labels, groups, run["seed"])
+        picks = {CURRENT: chosen.name, LOG_LOSS: pick_by_log_loss(candidates, labels),
+                 OLD: pick_by_macro_f1(candidates, labels),
                  HINDSIGHT: max(methods, key=lambda m: run["methods_test"][m]["macro_f1"])}
-        scores = {name: {"macro_f1": c.macro_f1(labels, NAMES), "log_loss": c.log_loss(labels)}
+        scores = {name: {"macro_f1": c.macro_f1(labels, NAMES), "log_loss": c.log_loss(labels),
+                         "lower_log_loss_than_chosen": None if c is chosen else share_better(c, chosen, labels, groups,
+                                                                                              run["seed"])}
                   for name, c in candidates.items()}
         draws.append({"size": run["size"], "seed": run["seed"], "out_of_fold": scores, "picks": picks,
                       "test_macro_f1": {m: run["methods_test"][m]["macro_f1"] for m in methods}})
@@ -80,7 +97,7 @@ def main() -> None:
             row["draws"] = len(row["picks"])
             row["macro_f1"] = round(float(np.mean(row["macro_f1"])), 4)
             row["ece"] = round(float(np.mean(row["ece"])), 4)
-    wrong = {rule: sum(d["picks"][rule] != d["picks"][HINDSIGHT] for d in draws) for rule in (CURRENT, OLD)}
+    wrong = {rule: sum(d["picks"][rule] != d["picks"][HINDSIGHT] for d in draws) for rule in (CURRENT, LOG_LOSS, OLD)}
     print(json.dumps({"benchmark": "site_shift_selection", "results": [str(p) for p in args.results],
                       "draws": len(draws), "picked_the_worse_candidate": wrong, "by_size": table,
                       "per_draw": draws}, indent=2))
