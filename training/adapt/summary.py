@@ -130,14 +130,15 @@ def evidence_lines() -> list[str]:
              "An adult-only model adapted to a pediatric hospital with N of its images, measured on that hospital's "
              f"test split ({evidence['site_test_images']} images, never used for adapting); mean over draws. "
              f"Reproduce: `{evidence['command']}`.", "",
-             "| site images | macro-F1 | macro AUC | ECE |", "|---|---|---|---|",
-             f"| 0 (before) | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])} |"]
+             "| site images | draws | macro-F1 | macro AUC | ECE |", "|---|---|---|---|---|",
+             f"| 0 (before) | – | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])} |"]
     for row in evidence["rows"]:
-        lines.append(f"| {row['images']} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | {_fmt(row['ece'])} |")
+        lines.append(f"| {row['images']} | {row.get('draws', '')} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | "
+                     f"{_fmt(row['ece'])} |")
     seeds = [row["macro_f1"] for row in evidence.get("reference_per_seed", {}).values()]
     spread = (f", mean of {len(seeds)} training seeds: macro-F1 {_fmt(min(seeds))}–{_fmt(max(seeds))}"
               if len(seeds) > 1 else "")
-    lines.append(f"| all (a model trained on the site's ~4,100 images{spread}) | {_fmt(reference['macro_f1'])} | "
+    lines.append(f"| all (a model trained on the site's ~4,100 images{spread}) | – | {_fmt(reference['macro_f1'])} | "
                  f"{_fmt(reference['macro_auc'])} | {_fmt(reference['ece'])} |")
     return lines
 
