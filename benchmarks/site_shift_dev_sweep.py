@@ -45,13 +45,18 @@ def dev_set(base, pool, site_csv: Path, draw, work: Path):
     return extract(base.model, samples, labels, base.config.preprocessing, work / "dev-cache", 1, 0, CPU), labels
 
 
-def sweep_draw(base, pool, work: Path, seed: int, variants: dict) -> dict:
-    draw = draw_subset(pool.samples, SIZE, seed)
-    out = draw_dir(work, SIZE, seed)
+def draw_and_dev(base, pool, work: Path, size: int, seed: int):
+    """One benchmark draw as cxr adapt saw it (options, DrawFit) and its development set (features, labels)."""
+    draw = draw_subset(pool.samples, size, seed)
+    out = draw_dir(work, size, seed)
     options = AdaptOptions(data=out.with_suffix(".csv"), out=out, model=work / "source" / "model", seed=seed,
                            source_data=work / "adult.csv", methods=METHODS)
     fit = DrawFit.of(base, replace(pool, samples=tuple(draw)), options)
-    dev, dev_labels = dev_set(base, pool, work / "pediatric.csv", draw, work)
+    return options, fit, *dev_set(base, pool, work / "pediatric.csv", draw, work)
+
+
+def sweep_draw(base, pool, work: Path, seed: int, variants: dict) -> dict:
+    options, fit, dev, dev_labels = draw_and_dev(base, pool, work, SIZE, seed)
     probabilities, scores = {}, {}
     for name, variant in variants.items():
         if variant.get("method") == "ensemble":

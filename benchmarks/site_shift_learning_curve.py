@@ -20,19 +20,17 @@ import json
 import math
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_site_shift import DrawFit, draw_dir, headline  # noqa: E402
-from site_shift_dev_sweep import dev_set  # noqa: E402
+from bench_site_shift import DrawFit, headline  # noqa: E402
+from site_shift_dev_sweep import draw_and_dev  # noqa: E402
 
 from cxrviewer.model.calibration import fit_temperature  # noqa: E402
 from training.adapt.methods import METHOD_FUNCTIONS, tail_logits  # noqa: E402
-from training.adapt.options import METHODS, AdaptOptions  # noqa: E402
 from training.adapt.pipeline import method_settings  # noqa: E402
 from training.adapt.selection import _calibrated, choose  # noqa: E402
 
@@ -40,14 +38,7 @@ CANDIDATES = ("linear", "finetune")
 
 
 def fit_draw(base, pool, work: Path, size: int, seed: int, out: Path) -> dict:
-    from training.adapt.site_data import draw_subset
-
-    draw = draw_subset(pool.samples, size, seed)
-    folder = draw_dir(work, size, seed)
-    options = AdaptOptions(data=folder.with_suffix(".csv"), out=folder, model=work / "source" / "model", seed=seed,
-                           source_data=work / "adult.csv", methods=METHODS)
-    fit = DrawFit.of(base, replace(pool, samples=tuple(draw)), options)
-    dev, dev_labels = dev_set(base, pool, work / "pediatric.csv", draw, work)
+    options, fit, dev, dev_labels = draw_and_dev(base, pool, work, size, seed)
     record = {"size": size, "seed": seed, "labels": fit.site.label_ids.tolist(), "folds": fit.folds.tolist(),
               "groups": list(fit.site.groups)}
     arrays = {}

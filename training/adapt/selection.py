@@ -30,9 +30,9 @@ log = logging.getLogger("training.adapt")
 # log-loss is lower in at least CLEARLY_BETTER of BOOTSTRAP paired resamples of the site's patient
 # groups. Why this way round: every candidate extends the one before it (linear: a head pulled
 # toward the old one; finetune: L2-SP toward the base weights), and out of fold each is fitted
-# on (K-1)/K of the images, which under-rates the method that gains most from the rest; a
-# fine-tune on 67 images also varies from fold to fold more than the final one on 100 does, and
-# one confidently wrong film moves a fold's log-loss by 0.08. On the site-shift benchmark the
+# on (K-1)/K of the images, which under-rates the method that gains most from the rest; the
+# fine-tune's log-loss also varied from fold to fold (0.05-0.59 on one 100-image draw), and one
+# confidently wrong film (8 nats) moves the log-loss of 100 images by 0.08. On the site-shift benchmark the
 # fine-tune was the better candidate on the test split in 9 of 10 draws (40 epochs) and, at 80
 # epochs, on the development set in 5 of 6 draws of 25 and 100 images (the sixth a tie: 0.926
 # against 0.928 macro-F1, lower log-loss); "simpler first unless the complex one is 0.005 nats
