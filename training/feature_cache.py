@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -100,47 +101,66 @@ def _cached_batches(source: np.ndarray, dist_info: DistInfo, batch_size: int):
 
 
 def _compute_view(path, model, batches, count, start, stop, probe, device, dist_info, view, mask_shape=None) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
+    tmp, tmp_masks = _partial(path, dist_info), _partial(masks_path(path.parent, view), dist_info)
     model.eval()
     with torch.inference_mode():
         shape = tuple(model.forward_stages(probe.to(device), start, stop).shape[1:])
     if dist_info.is_main:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(count, *shape)).flush()
-        if mask_shape is not None:
-            np.lib.format.open_memmap(_partial_masks(path), mode="w+", dtype=np.float16,
-                                      shape=(count, *mask_shape)).flush()
-    barrier(dist_info)
-    out = np.load(tmp, mmap_mode="r+")
-    masks_out = np.load(_partial_masks(path), mmap_mode="r+") if mask_shape is not None else None
-    # channels_last makes the depthwise convolutions ~1.5x faster on CPU (oneDNN).
-    model.to(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        total = (count + dist_info.world_size - 1) // dist_info.world_size
-        bar = tqdm(total=total, desc=f"cache view {view} stage {stop}", disable=not dist_info.is_main, mininterval=5.0)
-        for inputs, indices, masks in batches:
-            inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
-            maps = model.forward_stages(inputs, start, stop).contiguous()
-            out[indices] = maps.float().cpu().numpy().astype(np.float16)
-            if masks_out is not None:
-                masks_out[indices] = masks.numpy().astype(np.float16)
-            bar.update(len(indices))
-        bar.close()
-    model.to(memory_format=torch.contiguous_format)
-    out.flush()
-    del out
-    if masks_out is not None:
-        masks_out.flush()
-        del masks_out
-    barrier(dist_info)
-    if dist_info.is_main:
-        if mask_shape is not None:  # the masks first: features without them mean "recompute"
-            os.replace(_partial_masks(path), masks_path(path.parent, view))
-        os.replace(tmp, path)
+    try:
+        if dist_info.is_main:
+            np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(count, *shape)).flush()
+            if mask_shape is not None:
+                np.lib.format.open_memmap(tmp_masks, mode="w+", dtype=np.float16, shape=(count, *mask_shape)).flush()
+        barrier(dist_info)
+        _fill(tmp, tmp_masks if mask_shape is not None else None, model, batches, start, stop, device, dist_info,
+              f"cache view {view} stage {stop}")
+        barrier(dist_info)
+        if dist_info.is_main:
+            if mask_shape is not None:  # the masks first: features without them mean "recompute"
+                os.replace(tmp_masks, masks_path(path.parent, view))
+            os.replace(tmp, path)
+    except BaseException:  # an error or Ctrl-C: no half-written file is left behind
+        if dist_info.is_main:
+            tmp.unlink(missing_ok=True)
+            tmp_masks.unlink(missing_ok=True)
+        raise
     barrier(dist_info)
     log.info("cached view %d after %d stages: %d feature maps of shape %s", view, stop, count, shape)
 
 
-def _partial_masks(path: Path) -> Path:
-    return path.with_name(f".{path.stem}-masks.npy.partial")
+def _fill(tmp: Path, tmp_masks: Path | None, model, batches, start, stop, device, dist_info, desc: str) -> None:
+    """Every batch's maps (and masks) written into the memory-mapped partial files."""
+    out = np.load(tmp, mmap_mode="r+")
+    masks_out = np.load(tmp_masks, mmap_mode="r+") if tmp_masks is not None else None
+    # channels_last makes the depthwise convolutions ~1.5x faster on CPU (oneDNN).
+    model.to(memory_format=torch.channels_last)
+    try:
+        with torch.inference_mode():
+            total = (len(out) + dist_info.world_size - 1) // dist_info.world_size
+            bar = tqdm(total=total, desc=desc, disable=not dist_info.is_main, mininterval=5.0)
+            for inputs, indices, masks in batches:
+                inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
+                out[indices] = model.forward_stages(inputs, start, stop).float().cpu().numpy().astype(np.float16)
+                if masks_out is not None:
+                    masks_out[indices] = masks.numpy().astype(np.float16)
+                bar.update(len(indices))
+            bar.close()
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+    out.flush()
+    if masks_out is not None:
+        masks_out.flush()
+
+
+def _partial(path: Path, dist_info: DistInfo) -> Path:
+    """Where ``path`` is written before its atomic rename.
+
+    Ranks of one distributed run share it (each fills its share of one memory map); a lone
+    process names it after itself, so two runs filling one cache folder at once (two
+    ``cxr adapt`` runs, a benchmark's parallel draws) never rename each other's file away.
+    """
+    if dist_info.world_size > 1:
+        return path.with_name(f".{path.name}.partial")
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
 
