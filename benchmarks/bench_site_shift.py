@@ -7,8 +7,8 @@ Site: the pediatric Guangzhou hospital (`kermany_train`). For each size, that ma
 labelled site images are drawn by patient group from its train+val rows and given to
 `cxr adapt` (with a share of the adult training data mixed in); every model is then
 measured on the site's `test` split (never used for adaptation), with the same
-functions as `cxr evaluate`. Reported per size and draw: the method `cxr adapt` chose
-and its wall time, and the test numbers of every candidate method refitted on the
+functions as `cxr evaluate`, and on the adult test split (what adapting forgot).
+Reported per size and draw: the method `cxr adapt` chose and its wall time, and the test numbers of every candidate method refitted on the
 draw, so the choice can be checked. References: the source model before adaptation
 and "oracles" trained on all ~4,100 pediatric training images, one per seed
 (``--oracle-seeds``): the reference is their mean, and each one is reported.
@@ -51,8 +51,8 @@ def headline(labels: np.ndarray, probabilities: np.ndarray, names) -> dict:
     return {k: None if m[k] is None else round(m[k], 4) for k in HEADLINE}
 
 
-def evaluate_dir(model_dir: Path, manifest: Path) -> dict:
-    """`cxr evaluate`'s own code path on the site's test split: Predictor, mapping, build_results."""
+def evaluate_dir(model_dir: Path, manifest: Path, recall: bool = False) -> dict:
+    """`cxr evaluate`'s own code path on a manifest's test split: Predictor, mapping, build_results."""
     from training.evaluate import build_results, load_predictor, map_labels, predict_items, read_manifest
 
     rows = read_manifest(manifest, "test")
@@ -60,7 +60,11 @@ def evaluate_dir(model_dir: Path, manifest: Path) -> dict:
     mapping = map_labels([i.label for i in rows.items], predictor.labels)
     run = predict_items(predictor, rows.items, 32)
     results, _, _ = build_results(run, predictor.labels, mapping, [], {})
-    return {k: None if results[k] is None else round(results[k], 4) for k in HEADLINE}
+    out = {k: None if results[k] is None else round(results[k], 4) for k in HEADLINE}
+    if recall:
+        out["recall"] = {name: None if row["recall"] is None else round(row["recall"], 4)
+                         for name, row in results["per_class"].items()}
+    return out
 
 
 def subset_csv(site_rows: list, path: Path) -> Path:
@@ -76,7 +80,7 @@ def per_method_test(out: Path, base_dir: Path, site: SiteData, test_features, te
     base = Predictor.from_dir(base_dir, device="cpu")
     fit = DrawFit.of(base, site, options)
     settings = method_settings(options)
-    return {name: headline(test_labels, fit.probabilities(name, settings, test_features.views[0]), base.labels)
+    return {name: headline(test_labels, fit.probabilities(name, settings, test_features.views[0])[0], base.labels)
             for name in options.methods}
 
 
@@ -96,26 +100,26 @@ class DrawFit:
         work = options.out / ".adapt-work"
         features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, work / "cache",
                            options.views, options.seed, torch.device("cpu"), options.batch_size)
-        source = _source_features(base, options) if options.source_data is not None else None
+        source = source_features(base, options) if options.source_data is not None else None
         return cls(base, site, features, source, make_folds(site.label_ids, site.groups, options.folds, options.seed),
                    work)
 
-    def probabilities(self, method: str, settings: dict, maps: np.ndarray) -> np.ndarray:
-        """``method`` refitted on the draw with ``settings``, calibrated as cxr adapt did, on ``maps``."""
+    def probabilities(self, method: str, settings: dict, *maps: np.ndarray) -> list[np.ndarray]:
+        """``method`` refitted on the draw with ``settings``, calibrated as cxr adapt did, on each of ``maps``."""
         saved = np.load(self.work / f"oof-{method}.npz")
         temperature = _calibrated(method, saved["logits"], self.site.label_ids, self.folds, 0.0).temperature
         model = METHOD_FUNCTIONS[method](self.base.model, self.features, self.site.present, source=self.source,
                                          **settings)
-        return torch.softmax(torch.from_numpy(tail_logits(model, maps)) / temperature, 1).numpy()
+        return [torch.softmax(torch.from_numpy(tail_logits(model, m)) / temperature, 1).numpy() for m in maps]
 
 
-def _source_features(base, options):
+def source_features(base, options):
     from training.adapt.site_data import source_samples
 
     samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
     index = {n: i for i, n in enumerate(base.labels)}
     return extract(base.model, samples, np.array([index[s.label] for s in samples]), base.config.preprocessing,
-                   options.out / ".adapt-work" / "cache", options.views, options.seed, torch.device("cpu"),
+                   options.out / ".adapt-work" / "cache", options.source_views, options.seed, torch.device("cpu"),
                    options.batch_size, name="source")
 
 
@@ -152,6 +156,8 @@ def main() -> None:
         "benchmark": "site_shift", "torch": torch.__version__, "threads": torch.get_num_threads(),
         "machine": platform.machine(), "site_test_images": len(test.samples), "site_pool_images": len(pool.samples),
         "source_before": evaluate_dir(models["source"], site_csv),
+        # What adapting forgot: every model on the source's own (adult) test split too
+        "source_on_adult_test": evaluate_dir(models["source"], adult_csv, recall=True),
         **oracle_reference(models["oracles"], site_csv),
         "runs": [],
     }
@@ -211,6 +217,7 @@ def _one_run(args, source_dir: Path, pool: SiteData, size: int, seed: int, site_
     return {
         "size": len(draw), "seed": seed, "chosen": result.method, "adapt_seconds": round(seconds, 1),
         "adapted_test": evaluate_dir(out, site_csv),
+        "adapted_adult_test": evaluate_dir(out, adult_csv, recall=True),
         "methods_test": per_method_test(out, source_dir, site, test_features, test_labels, options),
         "out_of_fold": {row["method"]: round(row["macro_f1"], 4) for row in result.record["candidates"]},
     }
@@ -227,10 +234,21 @@ def evidence(report: dict) -> dict:
         rows.append({"images": size, "draws": len(runs), "chosen": [run["chosen"] for run in runs],
                      "seconds": round(float(np.mean([run["adapt_seconds"] for run in runs])), 1),
                      **{k: round(float(np.mean([run["adapted_test"][k] for run in runs])), 4)
-                        for k in ("macro_f1", "macro_auc", "ece")}})
+                        for k in ("macro_f1", "macro_auc", "ece")},
+                     **_adult_means(runs)})
     return {"command": "python benchmarks/bench_site_shift.py", "site_test_images": report["site_test_images"],
             "before": report["source_before"], "reference": report["oracle_all_site_training_images"],
+            "source_on_adult_test": report.get("source_on_adult_test"),
             "reference_per_seed": report["oracle_per_seed"], "rows": rows}
+
+
+def _adult_means(runs: list[dict]) -> dict:
+    """Mean macro-F1 and COVID-19 recall of the adapted models on the adult test split (forgetting)."""
+    adult = [run["adapted_adult_test"] for run in runs if run.get("adapted_adult_test")]
+    if not adult:
+        return {}
+    return {"adult_macro_f1": round(float(np.mean([a["macro_f1"] for a in adult])), 4),
+            "adult_covid_recall": round(float(np.mean([a["recall"]["covid"] for a in adult])), 4)}
 
 
 def _summary(runs: list[dict]) -> dict:

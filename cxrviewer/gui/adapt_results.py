@@ -60,6 +60,15 @@ def class_rows(report: dict) -> list[list[str]]:
     return rows
 
 
+def retention_rows(kept: dict) -> list[list[str]]:
+    before, after = kept["before"], kept["after"]
+    rows = [["Macro-F1", str(kept["images"]), _fmt(before["macro_f1"]), _fmt(after["macro_f1"])],
+            ["Macro ROC-AUC", str(kept["images"]), _fmt(before["macro_auc"]), _fmt(after["macro_auc"])]]
+    rows += [[f"Sensitivity {name}", str(before["support"][name]), _fmt(recall), _fmt(after["recall"][name])]
+             for name, recall in before["recall"].items()]
+    return rows
+
+
 def _summary_tab(report: dict) -> QWidget:
     page = QWidget()
     layout = QVBoxLayout(page)
@@ -70,6 +79,15 @@ def _summary_tab(report: dict) -> QWidget:
     intro.setWordWrap(True)
     layout.addWidget(intro)
     layout.addWidget(_table(["", "Base model", "Adapted"], summary_rows(report)))
+    kept = report.get("retention")
+    if kept:
+        note = QLabel(f"What was kept of the base model's own data: {kept['images']} of its held-out images "
+                      f"(split {kept['split']}, never used for adapting). Lower after adapting is what it forgot.")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        table = _table(["", "Images", "Base model", "Adapted"], retention_rows(kept))
+        table.setObjectName("retention_table")
+        layout.addWidget(table)
     for warning in report.get("warnings", []):
         label = QLabel(f"⚠ {warning}")
         label.setWordWrap(True)

@@ -91,3 +91,28 @@ def test_cancel_stops_the_child_and_writes_no_model(qtbot, dialog, site_csv, mon
     out = dialog._out
     assert not (out / "model.json").exists()
     assert dialog.start_button.isEnabled() and not dialog.process.is_running()
+
+
+def test_the_summary_shows_what_was_kept_of_the_base_models_data(qtbot, site_csv, random_model_dir, cxr3_dir,
+                                                                 tmp_path):
+    """A run given the base model's data (cxr3) reports its held-out rows; the Summary tab shows them."""
+    import json
+
+    from PySide6.QtWidgets import QTableWidget
+
+    from cxrviewer.cli.main import main as cxr_main
+    from cxrviewer.gui.adapt_results import results_widget
+
+    out = tmp_path / "adapted"
+    assert cxr_main(["adapt", "--data", str(site_csv), "--out", str(out), "--model", str(random_model_dir),
+                     "--label-map", LABEL_MAP, "--methods", "linear", *FAST,
+                     "--source-data", str(cxr3_dir / "labels.csv"), "--source-per-class", "4"]) == 0
+    report = json.loads((out / "adaptation.json").read_text())
+    widget = results_widget(report)
+    qtbot.addWidget(widget)
+    table = widget.findChild(QTableWidget, "retention_table")
+    assert table is not None and table.rowCount() == 2 + 3  # macro-F1, AUC, one sensitivity per class
+    kept = report["retention"]
+    assert table.item(0, 1).text() == str(kept["images"])
+    assert table.item(0, 3).text() == f"{kept['after']['macro_f1']:.3f}"
+    assert table.item(4, 0).text() == "Sensitivity covid" and table.item(4, 1).text() == str(kept["before"]["support"]["covid"])

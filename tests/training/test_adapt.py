@@ -299,3 +299,31 @@ def test_the_most_capable_candidate_is_kept_unless_a_simpler_one_is_clearly_bett
     assert choose([clearly, finetune], labels, groups) is clearly
     # The same resamples for the same seed, so a resumed run chooses as the first did.
     assert share_better(noisy, finetune, labels, groups, seed=3) == share_better(noisy, finetune, labels, groups, seed=3)
+
+def test_each_finetuning_epoch_mixes_a_fresh_balanced_subset_of_the_source_images(site_csv, random_model_dir,
+                                                                                   tmp_path):
+    """A large source pool at the cost of a small one: per epoch, ``source_per_epoch`` of it, half the site's weight."""
+    from training.adapt.features import extract
+    from training.adapt.methods import _Mix
+    from training.adapt.site_data import load_site_data
+
+    base = Predictor.from_dir(random_model_dir, device="cpu")
+    site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path / "cache", 2, 0,
+                       torch.device("cpu"), 16)
+    source = features.subset(np.arange(len(features)))  # stands in for the base model's data
+    source = type(source)(source.views[:1], np.arange(len(source)) % 3, source.descriptors)  # 1 view, 3 classes
+    mix = _Mix(features, source, share=0.5, per_epoch=9)
+    rng = np.random.default_rng(0)
+    first, second = mix.epoch(rng), mix.epoch(rng)
+    for epoch in (first, second):
+        assert len(epoch) == len(features) + 9 == mix.size
+        site_part, source_part = epoch.weights[:len(features)], epoch.weights[len(features):]
+        assert site_part.sum() == pytest.approx(len(features))
+        assert source_part.sum() == pytest.approx(0.5 * len(features))  # half the site's total weight
+        assert set(epoch.views_of[len(features):]) == {1} and set(epoch.views_of[:len(features)]) == {2}
+        maps = epoch.maps(np.arange(len(epoch)), np.zeros(len(epoch), dtype=int))
+        np.testing.assert_array_equal(maps[len(features):], np.asarray(source.views[0])[epoch.row_of[len(features):]])
+    assert not np.array_equal(first.row_of[len(features):], second.row_of[len(features):])  # a fresh subset
+    everything = _Mix(features, source, share=0.5, per_epoch=None).epoch(rng)
+    assert len(everything) == 2 * len(features)

@@ -2,10 +2,14 @@
 
 The OOD detector gains centres for the site's classes; these tests guard that this
 never opens the door to hip or dental radiographs, and that the adapted directory
-reads real DICOMs end to end through the Predictor the viewer uses.
+reads real DICOMs end to end through the Predictor the viewer uses. With cxr3 (the
+bundled model's own data) as --source-data, the card measures what was kept of it.
 """
 
 from __future__ import annotations
+
+import csv
+import json
 
 import pytest
 
@@ -25,7 +29,8 @@ def adapted(cxr3_dir, tmp_path_factory):
     site = write_site(cxr3_dir, root, per_class=12)
     out = root / "adapted"
     code = cxr_main(["adapt", "--data", str(site), "--out", str(out), "--label-map", "healthy=normal,sick=pneumonia",
-                     "--methods", "recalibrate,linear", "--views", "2", "--folds", "2", "--bootstrap", "50"])
+                     "--methods", "recalibrate,linear", "--views", "2", "--folds", "2", "--bootstrap", "50",
+                     "--source-data", str(cxr3_dir / "labels.csv"), "--source-per-class", "8"])
     assert code == 0
     return out
 
@@ -48,3 +53,18 @@ def test_the_adapted_card_keeps_the_base_card_and_states_the_site(adapted):
     assert card.startswith("# cxr3-default adapted to a site")
     assert "# The base model's card" in card and "Known failure modes" in card
     assert "| nih_nofinding |" in card  # the site's extra column, broken down
+
+
+def test_what_was_kept_of_the_base_models_data_is_measured_on_its_held_out_rows(adapted, cxr3_dir):
+    report = json.loads((adapted / "adaptation.json").read_text())
+    kept = report["retention"]
+    assert kept["split"] == "val" and kept["images"] == 3 * kept["per_class_at_most"]
+    assert set(kept["before"]["recall"]) == {"normal", "pneumonia", "covid"}
+    # The bundled model on its own val images: if labels, temperature or maps were mixed up, this falls.
+    assert kept["before"]["macro_f1"] > 0.85 and kept["before"]["macro_auc"] > 0.95
+    assert 0 <= kept["after"]["macro_f1"] <= 1
+    with open(cxr3_dir / "labels.csv", newline="") as fh:
+        val = sum(r["split"] == "val" for r in csv.DictReader(fh))
+    assert kept["images"] < val  # a balanced sample, not the whole split
+    card = (adapted / "MODEL_CARD.md").read_text()
+    assert "### What was kept of the base model's data" in card and "| recall covid |" in card

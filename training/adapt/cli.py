@@ -60,7 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"fine-tune from the base head or from the linear candidate's (LP-FT; default {d.finetune_start})")
     parser.add_argument("--source-data", type=Path, default=None, metavar="CSV_OR_DIR",
                         help="the base model's training data: some of it is mixed in so its classes are not forgotten")
-    parser.add_argument("--source-per-class", type=int, default=None, help=f"default {d.source_per_class}")
+    parser.add_argument("--source-per-class", type=int, default=None,
+                        help=f"source images drawn per class (default {d.source_per_class})")
+    parser.add_argument("--source-views", type=int, default=None,
+                        help=f"cached views per source image (default {d.source_views})")
+    parser.add_argument("--source-per-epoch", type=int, default=None,
+                        help=f"source images mixed into each fine-tuning epoch, a fresh subset each time "
+                             f"(default {d.source_per_epoch})")
     parser.add_argument("--bootstrap", type=int, default=None, help=f"bootstrap repeats for intervals (default {d.bootstrap})")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")

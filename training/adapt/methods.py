@@ -141,10 +141,14 @@ def _stack_views(model, site: FeatureSet, source: FeatureSet | None):
 
 def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2sp: float = 0.01,
              source: FeatureSet | None = None, epochs: int = 30, lr: float = 1e-3, batch_size: int = 32,
-             seed: int = 0, progress: Progress | None = None, start_from: str = "base", **_) -> CxrClassifier:
+             seed: int = 0, progress: Progress | None = None, start_from: str = "base",
+             label_smoothing: float = 0.0, source_share: float = 0.5, source_per_epoch: int | None = None,
+             **_) -> CxrClassifier:
     """Train the stages after the split and the head on augmented views, with L2-SP and source mixing.
 
     ``start_from="linear"``: begin from linear_head's fit (LP-FT); L2-SP then pulls toward that start.
+    ``source_per_epoch``: each epoch mixes in a fresh random subset of that many source images
+    (default: all of them every epoch), so a large source pool costs no more per epoch.
     """
     if start_from == "linear":
         adapted = linear_head(model, site, present, l2sp=l2sp, source=source)
@@ -160,14 +164,11 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
         p.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    data = FeatureSet.concat([site, source]) if source is not None and len(source) else site
-    weights = np.ones(len(data), dtype=np.float32)
-    weights[:len(site)] = balance_weights(site.labels)
-    if len(data) > len(site):
-        weights[len(site):] = 0.5 * len(site) / (len(data) - len(site)) * balance_weights(data.labels[len(site):])
-    mask = _frozen_rows_mask(adapted.classifier.out_features, present, len(data) > len(site))
+    source = source if source is not None and len(source) else None
+    mix = _Mix(site, source, source_share, source_per_epoch)
+    mask = _frozen_rows_mask(adapted.classifier.out_features, present, source is not None)
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    steps = epochs * math.ceil(len(data) / batch_size)
+    steps = epochs * math.ceil(mix.size / batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / steps, 1))))
     rng = np.random.default_rng(seed)
     # Dropout draws from torch's RNG: seeded (without touching the caller's RNG state) so that
@@ -176,8 +177,8 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for epoch in range(1, epochs + 1):
-            loss = _finetune_epoch(adapted, data, weights, params, anchors, mask, optimiser, schedule,
-                                   l2sp, batch_size, start, rng)
+            loss = _finetune_epoch(adapted, mix.epoch(rng), params, anchors, mask, optimiser, schedule,
+                                   l2sp, batch_size, start, rng, label_smoothing)
             if progress:
                 progress("fine-tuning", epoch, epochs, epoch=f"{epoch}/{epochs}", loss=loss)
     for p in adapted.parameters():
@@ -187,19 +188,66 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
     return adapted.eval()
 
 
-def _finetune_epoch(model, data: FeatureSet, weights, params, anchors, mask, optimiser, schedule,
-                    l2sp: float, batch_size: int, start: int, rng: np.random.Generator) -> float:
+class _Mix:
+    """The images of one fine-tuning epoch: every site image, and all or a fresh subset of the source images.
+
+    Weights: every site class present the same total; the source images together
+    ``source_share`` of the site's total, their classes balanced too.
+    """
+
+    def __init__(self, site: FeatureSet, source: FeatureSet | None, share: float, per_epoch: int | None) -> None:
+        self.site, self.source, self.share = site, source, share
+        self.per_epoch = None if source is None or per_epoch is None or per_epoch >= len(source) else per_epoch
+        self.site_weights = balance_weights(site.labels)
+
+    @property
+    def size(self) -> int:
+        extra = 0 if self.source is None else self.per_epoch or len(self.source)
+        return len(self.site) + extra
+
+    def epoch(self, rng: np.random.Generator) -> _EpochData:
+        if self.source is None:
+            return _EpochData([(self.site, np.arange(len(self.site)))], self.site.labels, self.site_weights)
+        chosen = np.arange(len(self.source))
+        if self.per_epoch is not None:
+            chosen = np.sort(rng.choice(len(self.source), self.per_epoch, replace=False))
+        labels = self.source.labels[chosen]
+        weights = self.share * len(self.site) / len(chosen) * balance_weights(labels)
+        return _EpochData([(self.site, np.arange(len(self.site))), (self.source, chosen)],
+                          np.concatenate([self.site.labels, labels]),
+                          np.concatenate([self.site_weights, weights]).astype(np.float32))
+
+
+class _EpochData:
+    """Items of several FeatureSets (each with its own number of views) as one indexable list."""
+
+    def __init__(self, parts: list[tuple[FeatureSet, np.ndarray]], labels: np.ndarray, weights: np.ndarray) -> None:
+        self.parts, self.labels, self.weights = parts, labels, weights
+        self.part_of = np.concatenate([np.full(len(index), k) for k, (_, index) in enumerate(parts)])
+        self.row_of = np.concatenate([index for _, index in parts])
+        self.views_of = np.array([len(parts[k][0].views) for k in self.part_of])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def maps(self, items: np.ndarray, views: np.ndarray) -> np.ndarray:
+        return np.stack([self.parts[self.part_of[i]][0].views[views[i]][self.row_of[i]] for i in items])
+
+
+def _finetune_epoch(model, data: _EpochData, params, anchors, mask, optimiser, schedule,
+                    l2sp: float, batch_size: int, start: int, rng: np.random.Generator,
+                    label_smoothing: float = 0.0) -> float:
     _train_mode_without_bn(model)
     order = rng.permutation(len(data))
-    view_of = rng.integers(len(data.views), size=len(data))
+    view_of = rng.integers(data.views_of)
     total, seen = 0.0, 0
     for begin in range(0, len(order), batch_size):
         index = np.sort(order[begin:begin + batch_size])
-        maps = np.stack([data.views[view_of[i]][i] for i in index]).astype(np.float32)
-        x = torch.from_numpy(maps)
+        x = torch.from_numpy(data.maps(index, view_of).astype(np.float32))
         y = torch.from_numpy(data.labels[index])
-        w = torch.from_numpy(weights[index])
-        loss = (F.cross_entropy(model(x, start=start), y, reduction="none") * w).sum() / w.sum()
+        w = torch.from_numpy(data.weights[index])
+        loss = (F.cross_entropy(model(x, start=start), y, reduction="none", label_smoothing=label_smoothing)
+                * w).sum() / w.sum()
         pull = sum((p - a).pow(2).sum() for p, a in zip(params, anchors))
         optimiser.zero_grad(set_to_none=True)
         (loss + l2sp * pull).backward()

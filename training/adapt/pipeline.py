@@ -27,7 +27,7 @@ from cxrviewer.model.predictor import Predictor, resolve_device
 
 from ..data import DataError
 from ..finalize import git_commit
-from . import summary
+from . import retention, summary
 from .features import FeatureSet, extract
 from .methods import METHOD_FUNCTIONS
 from .options import AdaptOptions
@@ -67,7 +67,12 @@ def run_adaptation(options: AdaptOptions, command: str = "", progress: Callable[
     log.info("chosen method: %s", chosen.name)
     progress("fitting the final model", 0, 1)
     model, temperature, ood = _final_model(base, site, site_features, source_features, chosen, options, progress)
-    record = _record(options, command, base, site, folds, candidates, chosen, site_features)
+    kept = None
+    if options.source_data is not None:
+        progress("measuring what was kept of the base model's data", 0, 1)
+        kept = retention.measure(base, model, temperature, options.source_data, work, device, options.seed,
+                                 options.batch_size)
+    record = _record(options, command, base, site, folds, candidates, chosen, site_features, kept)
     card = _card(record, options.model)
     progress("writing the model", 0, 1)
     export_model_dir(options.out, model, base.labels, base.config.preprocessing, temperature, ood,
@@ -135,7 +140,7 @@ def _features(base: Predictor, site: SiteData, options: AdaptOptions, work: Path
             index = {name: i for i, name in enumerate(base.labels)}
             ids = np.array([index[s.label] for s in samples])
             source_features = extract(model, samples, ids, base.config.preprocessing, work / "cache",
-                                      options.views, options.seed, device, options.batch_size, progress, "source",
+                                      options.source_views, options.seed, device, options.batch_size, progress, "source",
                                       segmenter=base.segmenter)
     finally:
         base.model.to("cpu")
@@ -151,7 +156,7 @@ def _in_memory(features: FeatureSet) -> FeatureSet:
 def method_settings(options: AdaptOptions) -> dict:
     """The keyword arguments every METHOD_FUNCTIONS entry takes (each ignores what it does not use)."""
     return {"l2sp": options.l2sp, "epochs": options.epochs, "lr": options.lr, "batch_size": options.batch_size,
-            "seed": options.seed, "start_from": options.finetune_start}
+            "seed": options.seed, "start_from": options.finetune_start, "source_per_epoch": options.source_per_epoch}
 
 
 def _candidates(base, site_features, source_features, site, folds, options, work, progress) -> list[Candidate]:
@@ -202,7 +207,7 @@ def _final_model(base: Predictor, site: SiteData, site_features, source_features
 
 # ---------------------------------------------------------------- record and card
 
-def _record(options, command, base, site, folds, candidates, chosen, site_features) -> dict:
+def _record(options, command, base, site, folds, candidates, chosen, site_features, kept: dict | None) -> dict:
     names = base.labels
     labels = site.label_ids
     columns = _report_columns(site)
@@ -236,8 +241,9 @@ def _record(options, command, base, site, folds, candidates, chosen, site_featur
         "intervals": intervals,
         "curves": {key: _curves(labels, c.probabilities, names)
                    for key, c in (("before", before_candidate), ("after", chosen))},
+        "retention": kept,
         "warnings": summary.warnings_for(after, intervals["after"], present_names, absent,
-                                         options.source_data is not None),
+                                         options.source_data is not None) + retention.warnings(kept),
     }
 
 

@@ -134,11 +134,12 @@ def make_folds(labels: np.ndarray, groups: Sequence[str], folds: int, seed: int)
     return assignment
 
 
-def source_samples(data: Path, model_labels: Sequence[str], per_class: int, seed: int) -> list[Sample]:
-    """Up to ``per_class`` training images per model class from the base model's own data."""
+def source_samples(data: Path, model_labels: Sequence[str], per_class: int, seed: int,
+                   splits: Sequence[str] = ("", "train")) -> list[Sample]:
+    """Up to ``per_class`` images per model class from the base model's own data, of ``splits``."""
     rows, _ = read_rows(Path(data))
     mapping = map_site_labels([s.label for s in rows], model_labels)
-    rows = [replace(s, label=mapping[s.label]) for s in rows if s.split in ("", "train")]
+    rows = [replace(s, label=mapping[s.label]) for s in rows if s.split in splits]
     rng = np.random.default_rng(seed)
     chosen: list[Sample] = []
     for label in model_labels:

@@ -104,6 +104,7 @@ def card_section(record: dict) -> str:
         lines.append(f"| {name} | {row['support']} | {_fmt(old['recall'])} | {_fmt(row['recall'])} | "
                      f"{_fmt(old['f1'])} | {_fmt(row['f1'])} |")
     lines += _breakdown_lines(before, after)
+    lines += _retention_lines(record.get("retention"))
     lines += ["", "### Candidates (out of fold)", "",
               "The most capable candidate is kept unless a simpler one has the lower out-of-fold log-loss in at "
               f"least {CLEARLY_BETTER:.0%} of {BOOTSTRAP} paired bootstrap resamples of patient groups.", "",
@@ -126,20 +127,24 @@ def evidence_lines() -> list[str]:
     except (OSError, ValueError):
         return []
     before, reference = evidence["before"], evidence["reference"]
+    adult = evidence.get("source_on_adult_test") or {}  # the same models on the source's own test split
     lines = ["", "### What this procedure bought on a known site shift", "",
              "An adult-only model adapted to a pediatric hospital with N of its images, measured on that hospital's "
-             f"test split ({evidence['site_test_images']} images, never used for adapting); mean over draws. "
+             f"test split ({evidence['site_test_images']} images, never used for adapting), and on the adult "
+             "hospitals' test split (what adapting forgot); mean over draws. "
              f"Reproduce: `{evidence['command']}`.", "",
-             "| site images | draws | macro-F1 | macro AUC | ECE |", "|---|---|---|---|---|",
-             f"| 0 (before) | – | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])} |"]
+             "| site images | draws | macro-F1 | macro AUC | ECE | adult test: macro-F1 | adult test: COVID-19 recall |",
+             "|---|---|---|---|---|---|---|",
+             f"| 0 (before) | – | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])} | "
+             f"{_fmt(adult.get('macro_f1'))} | {_fmt(adult.get('recall', {}).get('covid'))} |"]
     for row in evidence["rows"]:
         lines.append(f"| {row['images']} | {row.get('draws', '')} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | "
-                     f"{_fmt(row['ece'])} |")
+                     f"{_fmt(row['ece'])} | {_fmt(row.get('adult_macro_f1'))} | {_fmt(row.get('adult_covid_recall'))} |")
     seeds = [row["macro_f1"] for row in evidence.get("reference_per_seed", {}).values()]
     spread = (f", mean of {len(seeds)} training seeds: macro-F1 {_fmt(min(seeds))}–{_fmt(max(seeds))}"
               if len(seeds) > 1 else "")
     lines.append(f"| all (a model trained on the site's ~4,100 images{spread}) | – | {_fmt(reference['macro_f1'])} | "
-                 f"{_fmt(reference['macro_auc'])} | {_fmt(reference['ece'])} |")
+                 f"{_fmt(reference['macro_auc'])} | {_fmt(reference['ece'])} | | |")
     return lines
 
 
@@ -154,4 +159,21 @@ def _breakdown_lines(before: dict, after: dict) -> list[str]:
         for value, row in values.items():
             old = before["breakdown"][column][value]
             lines.append(f"| {value} | {row['n']} | {_fmt(old['macro_f1'])} | {_fmt(row['macro_f1'])} |")
+    return lines
+
+
+def _retention_lines(kept: dict | None) -> list[str]:
+    """The base model and the adapted one on the base model's own held-out images (what adapting forgot)."""
+    if not kept:
+        return []
+    before, after = kept["before"], kept["after"]
+    lines = ["", "### What was kept of the base model's data", "",
+             f"{kept['images']} held-out images of the base model's own data (`--source-data`, split {kept['split']}, "
+             f"at most {kept['per_class_at_most']} per class; never used for adapting). Lower numbers after "
+             "adapting are what it forgot.", "",
+             "| | n | base model | adapted |", "|---|---|---|---|",
+             f"| macro-F1 | {kept['images']} | {_fmt(before['macro_f1'])} | {_fmt(after['macro_f1'])} |",
+             f"| macro AUC | {kept['images']} | {_fmt(before['macro_auc'])} | {_fmt(after['macro_auc'])} |"]
+    for name, recall in before["recall"].items():
+        lines.append(f"| recall {name} | {before['support'][name]} | {_fmt(recall)} | {_fmt(after['recall'][name])} |")
     return lines
