@@ -43,6 +43,14 @@ def _table(header: list[str], rows: list[list[str]]) -> QTableWidget:
     return table
 
 
+def _fit_rows(table: QTableWidget) -> QTableWidget:
+    """As tall as its rows, no taller: two short tables on one page, one under the other."""
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+    table.setFixedHeight(height + sum(table.rowHeight(r) for r in range(table.rowCount())))
+    return table
+
+
 def summary_rows(report: dict) -> list[list[str]]:
     before, after, intervals = report["before"], report["after"], report["intervals"]
     rows = [[title, _with_interval(before[key], intervals["before"][key]),
@@ -78,21 +86,23 @@ def _summary_tab(report: dict) -> QWidget:
                    "95 % intervals from a bootstrap over patient groups.")
     intro.setWordWrap(True)
     layout.addWidget(intro)
-    layout.addWidget(_table(["", "Base model", "Adapted"], summary_rows(report)))
+    layout.addWidget(_fit_rows(_table(["", "Base model", "Adapted"], summary_rows(report))))
     kept = report.get("retention")
     if kept:
         note = QLabel(f"What was kept of the base model's own data: {kept['images']} of its held-out images "
                       f"(split {kept['split']}, never used for adapting). Lower after adapting is what it forgot.")
         note.setWordWrap(True)
+        layout.addSpacing(8)
         layout.addWidget(note)
         table = _table(["", "Images", "Base model", "Adapted"], retention_rows(kept))
         table.setObjectName("retention_table")
-        layout.addWidget(table)
+        layout.addWidget(_fit_rows(table))
     for warning in report.get("warnings", []):
         label = QLabel(f"⚠ {warning}")
         label.setWordWrap(True)
         label.setStyleSheet("color: #c77c00;")
         layout.addWidget(label)
+    layout.addStretch(1)
     return page
 
 
