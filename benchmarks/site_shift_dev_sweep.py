@@ -4,9 +4,9 @@
 
 Runs after bench_site_shift.py has left its 100-image draws in --work (runs/site-shift/adapted):
 for each draw, each variant (method_settings overrides, or source_per_class / source_views for
-another source mix; "method": "linear", or "ensemble" with "of": [earlier variant names]) is refitted on the draw and scored on the site's val rows outside
-the draw (about 500 images), with the temperature cxr adapt fitted on the draw's out-of-fold
-logits. Per-draw lines go to stderr as they finish. --source-dev also scores each variant on the
+another source mix; "method": "linear", or "ensemble" with "of": [earlier variant names]) is
+refitted on the draw and scored on the site's val rows outside the draw (about 500 images), with
+the temperature cxr adapt fitted on the draw's out-of-fold logits. Per-draw lines go to stderr as they finish. --source-dev also scores each variant on the
 source model's own val rows (adult hospitals), against the source model itself: what adapting forgot.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_site_shift import DrawFit, source_features, draw_dir, headline  # noqa: E402
+from bench_site_shift import DrawFit, draw_dir, headline, source_features  # noqa: E402
 
 from cxrviewer.model.predictor import Predictor  # noqa: E402
 from training.adapt.features import extract  # noqa: E402
@@ -39,7 +39,7 @@ CPU = torch.device("cpu")
 
 def dev_set(base, site_csv: Path, draw, work: Path):
     """The site's val rows that are not in the draw, as frozen-stage features, and their labels."""
-    samples, labels = site_val_rows(base, site_csv, frozenset(str(s.path) for s in draw))
+    samples, labels = val_rows(base, site_csv, frozenset(str(s.path) for s in draw))
     return extract(base.model, samples, labels, base.config.preprocessing, work / "dev-cache", 1, 0, CPU), labels
 
 
@@ -55,11 +55,12 @@ def draw_and_dev(base, pool, work: Path, size: int, seed: int):
 
 def source_dev_set(base, work: Path):
     """The source model's own val rows (adult hospitals), to see what adapting forgot: features, labels."""
-    samples, labels = site_val_rows(base, work / "adult.csv")
+    samples, labels = val_rows(base, work / "adult.csv")
     return extract(base.model, samples, labels, base.config.preprocessing, work / "source-dev-cache", 1, 0, CPU), labels
 
 
-def site_val_rows(base, manifest: Path, exclude=frozenset()):
+def val_rows(base, manifest: Path, exclude=frozenset()):
+    """A manifest's val rows (paths not in ``exclude``) as samples, and their model class ids."""
     pool = load_site_data(manifest, base.labels, folds=3)
     with open(manifest, newline="") as fh:
         val = {row["path"] for row in csv.DictReader(fh) if row["split"] == "val"}
@@ -77,8 +78,8 @@ def sweep_draw(base, pool, work: Path, seed: int, variants: dict, source_dev=Non
         if variant.get("method") == "ensemble":
             probabilities[name] = [np.mean(p, axis=0) for p in zip(*(probabilities[o] for o in variant["of"]))]
         else:
-            pool = {k: variant[k] for k in SOURCE_POOL_OPTIONS if k in variant}
-            fitted = replace(fit, source=source_features(base, replace(options, **pool))) if pool else fit
+            mix = {k: variant[k] for k in SOURCE_POOL_OPTIONS if k in variant}
+            fitted = replace(fit, source=source_features(base, replace(options, **mix))) if mix else fit
             settings = {**method_settings(options),
                         **{k: v for k, v in variant.items() if k != "method" and k not in SOURCE_POOL_OPTIONS}}
             probabilities[name] = fitted.probabilities(variant.get("method", "finetune"), settings, *maps)

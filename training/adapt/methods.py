@@ -9,7 +9,8 @@ images are mixed in, their classifier rows stay exactly as they were.
 * ``linear``: a new linear head on the frozen pooled features, pulled toward the old one.
 * ``finetune``: the stages after the split and the head, trained on augmented views
   with L2-SP (Li et al. 2018: a penalty on the distance to the base weights instead of
-  to zero) and, when given, source images mixed in so the old classes are not forgotten.
+  to zero) and, when given, source images mixed in so the old classes are not forgotten
+  (a fresh subset of a larger pool each epoch: a small pool seen every epoch is memorised).
 """
 
 from __future__ import annotations
