@@ -119,8 +119,8 @@ def source_features(base, options):
     samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
     index = {n: i for i, n in enumerate(base.labels)}
     return extract(base.model, samples, np.array([index[s.label] for s in samples]), base.config.preprocessing,
-                   options.out / ".adapt-work" / "cache", options.source_views, options.seed, torch.device("cpu"),
-                   options.batch_size, name="source")
+                   options.out / ".adapt-work" / "cache", options.source_views or options.views, options.seed,
+                   torch.device("cpu"), options.batch_size, name="source")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from cxrviewer.cli.main import main as cxr_main
 from cxrviewer.io import load_image
 from cxrviewer.model.predictor import Predictor
 from cxrviewer.resources import bundled_model_dir
+from training.adapt.retention import FORGETTING_MACRO_F1, FORGETTING_RECALL
 from tests.training.test_adapt import write_site
 
 NON_CHEST = ("hip_cr_j2k_lossless.dcm", "hip_cr_rle.dcm", "dental_cr_mono1_jpeg_lossless_modality_lut.dcm")
@@ -68,3 +69,8 @@ def test_what_was_kept_of_the_base_models_data_is_measured_on_its_held_out_rows(
     assert kept["images"] < val  # a balanced sample, not the whole split
     card = (adapted / "MODEL_CARD.md").read_text()
     assert "### What was kept of the base model's data" in card and "| recall covid |" in card
+    # The card warns exactly when the drop crosses its bars.
+    fell = kept["before"]["macro_f1"] - kept["after"]["macro_f1"] > FORGETTING_MACRO_F1
+    assert fell == any("macro-F1 fell by" in w for w in report["warnings"])
+    lost = [n for n, r in kept["before"]["recall"].items() if r - kept["after"]["recall"][n] > FORGETTING_RECALL]
+    assert bool(lost) == any("Recall on the base model's own" in w for w in report["warnings"])

@@ -63,10 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-per-class", type=int, default=None,
                         help=f"source images drawn per class (default {d.source_per_class})")
     parser.add_argument("--source-views", type=int, default=None,
-                        help=f"cached views per source image (default {d.source_views})")
+                        help="cached views per source image (default: --views)")
     parser.add_argument("--source-per-epoch", type=int, default=None,
-                        help=f"source images mixed into each fine-tuning epoch, a fresh subset each time "
-                             f"(default {d.source_per_epoch})")
+                        help="source images mixed into each fine-tuning epoch, a fresh subset each time "
+                             "(default: all of them; 200 a class, 2 views, 120 an epoch forget less, see README)")
     parser.add_argument("--bootstrap", type=int, default=None, help=f"bootstrap repeats for intervals (default {d.bootstrap})")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")

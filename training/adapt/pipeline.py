@@ -140,7 +140,8 @@ def _features(base: Predictor, site: SiteData, options: AdaptOptions, work: Path
             index = {name: i for i, name in enumerate(base.labels)}
             ids = np.array([index[s.label] for s in samples])
             source_features = extract(model, samples, ids, base.config.preprocessing, work / "cache",
-                                      options.source_views, options.seed, device, options.batch_size, progress, "source",
+                                      options.source_views or options.views, options.seed, device,
+                                      options.batch_size, progress, "source",
                                       segmenter=base.segmenter)
     finally:
         base.model.to("cpu")
