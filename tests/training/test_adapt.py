@@ -327,3 +327,20 @@ def test_each_finetuning_epoch_mixes_a_fresh_balanced_subset_of_the_source_image
     assert not np.array_equal(first.row_of[len(features):], second.row_of[len(features):])  # a fresh subset
     everything = _Mix(features, source, share=0.5, per_epoch=None).epoch(rng)
     assert len(everything) == 2 * len(features)
+
+
+def test_max_steps_shortens_finetuning_on_a_large_site(site_csv, random_model_dir, tmp_path):
+    """80 epochs are for small sites; a large one stops at max_steps (whole epochs), a small one is untouched."""
+    from training.adapt.features import extract
+    from training.adapt.methods import finetune
+    from training.adapt.site_data import load_site_data
+
+    base = Predictor.from_dir(random_model_dir, device="cpu")
+    site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
+    features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path / "cache", 1, 0,
+                       torch.device("cpu"), 16)
+    for max_steps, expected in ((7, "2/2"), (100, "3/3")):  # 20 images, batch 8: 3 steps an epoch
+        seen = []
+        finetune(base.model, features, site.present, epochs=3, batch_size=8, max_steps=max_steps,
+                 progress=lambda *a, **k: seen.append(k["epoch"]))
+        assert seen[-1] == expected

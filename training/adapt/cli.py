@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, default=None, help=f"grouped cross-validation folds (default {d.folds})")
     parser.add_argument("--views", type=int, default=None, help=f"cached views per image, 1 plain + augmented (default {d.views})")
     parser.add_argument("--epochs", type=int, default=None, help=f"fine-tuning epochs (default {d.epochs})")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help=f"fewer epochs when --epochs would take more fine-tuning steps (default {d.max_steps})")
     parser.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=None, help=f"fine-tuning learning rate (default {d.lr})")
     parser.add_argument("--l2sp", type=float, default=None, help=f"pull toward the base weights (default {d.l2sp})")
@@ -63,10 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-per-class", type=int, default=None,
                         help=f"source images drawn per class (default {d.source_per_class})")
     parser.add_argument("--source-views", type=int, default=None,
-                        help="cached views per source image (default: --views)")
+                        help=f"cached views per source image (default {d.source_views})")
     parser.add_argument("--source-per-epoch", type=int, default=None,
-                        help="source images mixed into each fine-tuning epoch, a fresh subset each time "
-                             "(default: all of them; 200 a class, 2 views, 120 an epoch forget less, see README)")
+                        help=f"source images mixed into each fine-tuning epoch, a fresh subset each time "
+                             f"(default {d.source_per_epoch})")
     parser.add_argument("--bootstrap", type=int, default=None, help=f"bootstrap repeats for intervals (default {d.bootstrap})")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")

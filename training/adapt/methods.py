@@ -144,12 +144,13 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
              source: FeatureSet | None = None, epochs: int = 30, lr: float = 1e-3, batch_size: int = 32,
              seed: int = 0, progress: Progress | None = None, start_from: str = "base",
              label_smoothing: float = 0.0, source_share: float = 0.5, source_per_epoch: int | None = None,
-             **_) -> CxrClassifier:
+             max_steps: int | None = None, **_) -> CxrClassifier:
     """Train the stages after the split and the head on augmented views, with L2-SP and source mixing.
 
     ``start_from="linear"``: begin from linear_head's fit (LP-FT); L2-SP then pulls toward that start.
     ``source_per_epoch``: each epoch mixes in a fresh random subset of that many source images
     (default: all of them every epoch), so a large source pool costs no more per epoch.
+    ``max_steps``: fewer epochs when ``epochs`` of them would take more optimiser steps (large sites).
     """
     if start_from == "linear":
         adapted = linear_head(model, site, present, l2sp=l2sp, source=source)
@@ -169,7 +170,10 @@ def finetune(model: CxrClassifier, site: FeatureSet, present: Sequence[int], l2s
     mix = _Mix(site, source, source_share, source_per_epoch)
     mask = _frozen_rows_mask(adapted.classifier.out_features, present, source is not None)
     optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    steps = epochs * math.ceil(mix.size / batch_size)
+    per_epoch = math.ceil(mix.size / batch_size)
+    if max_steps is not None:
+        epochs = max(1, min(epochs, max_steps // per_epoch))
+    steps = epochs * per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / steps, 1))))
     rng = np.random.default_rng(seed)
     # Dropout draws from torch's RNG: seeded (without touching the caller's RNG state) so that

@@ -157,7 +157,8 @@ def _in_memory(features: FeatureSet) -> FeatureSet:
 def method_settings(options: AdaptOptions) -> dict:
     """The keyword arguments every METHOD_FUNCTIONS entry takes (each ignores what it does not use)."""
     return {"l2sp": options.l2sp, "epochs": options.epochs, "lr": options.lr, "batch_size": options.batch_size,
-            "seed": options.seed, "start_from": options.finetune_start, "source_per_epoch": options.source_per_epoch}
+            "seed": options.seed, "start_from": options.finetune_start, "source_per_epoch": options.source_per_epoch,
+            "max_steps": options.max_steps}
 
 
 def _candidates(base, site_features, source_features, site, folds, options, work, progress) -> list[Candidate]:

@@ -79,8 +79,8 @@ def warnings(retention: dict | None) -> list[str]:
     if drop > FORGETTING_MACRO_F1:
         out.append(f"On the base model's own held-out images ({retention['images']}, --source-data split "
                    f"{retention['split']}) macro-F1 fell by {drop:.3f}: the adapted model is specialised to this site; "
-                   "keep the base model for other populations, or adapt again with --source-per-class 200 "
-                   "--source-views 2 --source-per-epoch 120, which keeps more of it at some cost on the site.")
+                   "keep the base model for other populations, or adapt again with more of its data mixed in "
+                   "(--source-per-class, --source-per-epoch).")
     lost = [f"{name} {before['recall'][name]:.2f} → {after['recall'][name]:.2f}" for name in before["recall"]
             if before["recall"][name] is not None and after["recall"][name] is not None
             and before["recall"][name] - after["recall"][name] > FORGETTING_RECALL]
