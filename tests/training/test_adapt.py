@@ -189,13 +189,19 @@ def test_progress_gives_one_overall_fraction_and_the_time_left(monkeypatch, caps
     clock = iter([0.0, 10.0, 20.0, 30.0])
     monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
     printer = cli.ProgressPrinter(as_json=True)  # started at t=0
-    printer("reading images", 1, 1)  # t=10: 10 % of the plan done
+    printer("reading images", 1, 1)  # t=10: the first phase of the plan done
     printer("cross-validating finetune", 0.5, 1)  # t=20
     printer("reading images", 0, 1)  # t=30: an earlier phase never moves the bar back
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["overall"] for e in events] == [0.1, 0.625, 0.625]
-    assert events[0]["eta_s"] == pytest.approx(90.0)  # 10 s for 10 %: 90 s left
-    assert events[1]["eta_s"] == pytest.approx(20 * 0.375 / 0.625, abs=0.1)
+    weights = dict(cli.PHASE_WEIGHTS)
+    names = [name for name, _ in cli.PHASE_WEIGHTS]
+    first = weights["reading images"]
+    halfway = sum(weights[n] for n in names[:names.index("cross-validating finetune")]) + weights[
+        "cross-validating finetune"] / 2
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert [e["overall"] for e in events] == pytest.approx([first, halfway, halfway], abs=1e-4)
+    assert events[0]["eta_s"] == pytest.approx(10 * (1 - first) / first, abs=0.1)  # 10 s for the first share
+    assert events[1]["eta_s"] == pytest.approx(20 * (1 - halfway) / halfway, abs=0.1)
 
 
 def test_finetuning_the_tap_stage_keeps_the_base_ood_descriptor(site_csv, random_model_dir, tmp_path):
