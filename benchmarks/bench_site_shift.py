@@ -8,8 +8,8 @@ labelled site images are drawn by patient group from its train+val rows and give
 `cxr adapt` (with a share of the adult training data mixed in); every model is then
 measured on the site's `test` split (never used for adaptation), with the same
 functions as `cxr evaluate`, and on the adult test split (what adapting forgot).
-Reported per size and draw: the method `cxr adapt` chose and its wall time, and the test numbers of every candidate method refitted on the
-draw, so the choice can be checked. References: the source model before adaptation
+Reported per size and draw: the method `cxr adapt` chose and its wall time, and the test
+numbers of every candidate method refitted on the draw, so the choice can be checked. References: the source model before adaptation
 and "oracles" trained on all ~4,100 pediatric training images, one per seed
 (``--oracle-seeds``): the reference is their mean, and each one is reported.
 
@@ -114,13 +114,10 @@ class DrawFit:
 
 
 def source_features(base, options):
-    from training.adapt.site_data import source_samples
+    """The source mix exactly as cxr adapt builds it, from (or into) the draw's kept cache."""
+    from training.adapt.pipeline import source_features as build
 
-    samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
-    index = {n: i for i, n in enumerate(base.labels)}
-    return extract(base.model, samples, np.array([index[s.label] for s in samples]), base.config.preprocessing,
-                   options.out / ".adapt-work" / "cache", options.source_views or options.views, options.seed,
-                   torch.device("cpu"), options.batch_size, name="source")
+    return build(base, options, options.out / ".adapt-work" / "cache", torch.device("cpu"))
 
 
 def main() -> None:

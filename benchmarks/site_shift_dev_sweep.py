@@ -6,8 +6,9 @@ Runs after bench_site_shift.py has left its 100-image draws in --work (runs/site
 for each draw, each variant (method_settings overrides, or source_per_class / source_views for
 another source mix; "method": "linear", or "ensemble" with "of": [earlier variant names]) is
 refitted on the draw and scored on the site's val rows outside the draw (about 500 images), with
-the temperature cxr adapt fitted on the draw's out-of-fold logits. Per-draw lines go to stderr as they finish. --source-dev also scores each variant on the
-source model's own val rows (adult hospitals), against the source model itself: what adapting forgot.
+the temperature cxr adapt fitted on the draw's out-of-fold logits. Per-draw lines go to stderr as
+they finish. --source-dev also scores each variant on the source model's own val rows (adult
+hospitals), against the source model itself: what adapting forgot.
 """
 
 from __future__ import annotations

@@ -90,6 +90,7 @@ def test_adapt_writes_a_loadable_model_with_provenance(site_csv, random_model_di
     card = (out / "MODEL_CARD.md").read_text()
     assert "not for diagnosis" in card and "Before and after" in card and "| macro_f1 |" in card
     assert "What this procedure bought on a known site shift" in card  # the benchmark's evidence
+    assert "| adult test: macro-F1 | adult test: COVID-19 recall |" in card  # and what adapting forgot there
     assert not (out / WORK_DIR).exists() and not leftovers(out)
     assert "adapted model written to" in capsys.readouterr().err
     assert "model.onnx" in predictor.config.files  # the viewer runs it on ONNX Runtime
@@ -309,7 +310,7 @@ def test_the_most_capable_candidate_is_kept_unless_a_simpler_one_is_clearly_bett
 def test_each_finetuning_epoch_mixes_a_fresh_balanced_subset_of_the_source_images(site_csv, random_model_dir,
                                                                                    tmp_path):
     """A large source pool at the cost of a small one: per epoch, ``source_per_epoch`` of it, half the site's weight."""
-    from training.adapt.features import extract
+    from training.adapt.features import FeatureSet, extract
     from training.adapt.methods import _Mix
     from training.adapt.site_data import load_site_data
 
@@ -317,8 +318,8 @@ def test_each_finetuning_epoch_mixes_a_fresh_balanced_subset_of_the_source_image
     site = load_site_data(site_csv, base.labels, (("healthy", "normal"), ("sick", "pneumonia")))
     features = extract(base.model, site.samples, site.label_ids, base.config.preprocessing, tmp_path / "cache", 2, 0,
                        torch.device("cpu"), 16)
-    source = features.subset(np.arange(len(features)))  # stands in for the base model's data
-    source = type(source)(source.views[:1], np.arange(len(source)) % 3, source.descriptors)  # 1 view, 3 classes
+    # The same films stand in for the base model's data: one view, three classes
+    source = FeatureSet(features.views[:1], np.arange(len(features)) % 3, features.descriptors)
     mix = _Mix(features, source, share=0.5, per_epoch=9)
     rng = np.random.default_rng(0)
     first, second = mix.epoch(rng), mix.epoch(rng)

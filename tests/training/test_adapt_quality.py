@@ -73,4 +73,4 @@ def test_what_was_kept_of_the_base_models_data_is_measured_on_its_held_out_rows(
     fell = kept["before"]["macro_f1"] - kept["after"]["macro_f1"] > FORGETTING_MACRO_F1
     assert fell == any("macro-F1 fell by" in w for w in report["warnings"])
     lost = [n for n, r in kept["before"]["recall"].items() if r - kept["after"]["recall"][n] > FORGETTING_RECALL]
-    assert bool(lost) == any("Recall on the base model's own" in w for w in report["warnings"])
+    assert bool(lost) == any("Sensitivity on the base model's own" in w for w in report["warnings"])

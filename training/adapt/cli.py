@@ -86,7 +86,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 # Share of a typical run's time per phase (2 CPU cores, 300 images with --source-data; cross-validated
-# fine-tuning took 403 s of 623 on 2026-12-08), for one overall "time left".
+# fine-tuning took 337 s of 529 on 2026-12-08, adaptation.json's candidate seconds), for one overall
+# "time left".
 PHASE_WEIGHTS = (("reading images", 0.04), ("computing features", 0.12), ("cross-validating recalibrate", 0.005),
                  ("cross-validating linear", 0.02), ("cross-validating finetune", 0.60),
                  ("fitting the final model", 0.19), ("measuring what was kept of the base model's data", 0.015),

@@ -65,6 +65,10 @@ class AdaptOptions:
         if self.lr <= 0 or self.l2sp < 0:
             raise ValueError("--lr must be positive and --l2sp not negative")
 
+    @property
+    def source_view_count(self) -> int:
+        return self.source_views if self.source_views is not None else self.views
+
     def record(self) -> dict:
         """JSON-safe, for the model card and the run state."""
         out = {}

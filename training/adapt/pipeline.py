@@ -132,20 +132,26 @@ def _features(base: Predictor, site: SiteData, options: AdaptOptions, work: Path
         site_features = extract(model, site.samples, site.label_ids, base.config.preprocessing, work / "cache",
                                 options.views, options.seed, device, options.batch_size, progress, "site",
                                 segmenter=base.segmenter)
-        source_features = None
-        if options.source_data is not None:
-            samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
-            if not samples:
-                raise DataError(f"--source-data {options.source_data}: no usable training images")
-            index = {name: i for i, name in enumerate(base.labels)}
-            ids = np.array([index[s.label] for s in samples])
-            source_features = extract(model, samples, ids, base.config.preprocessing, work / "cache",
-                                      options.source_views or options.views, options.seed, device,
-                                      options.batch_size, progress, "source",
-                                      segmenter=base.segmenter)
+        source = (source_features(base, options, work / "cache", device, progress)
+                  if options.source_data is not None else None)
     finally:
         base.model.to("cpu")
-    return _in_memory(site_features), _in_memory(source_features) if source_features is not None else None
+    return _in_memory(site_features), _in_memory(source) if source is not None else None
+
+
+def source_features(base: Predictor, options: AdaptOptions, folder: Path, device: torch.device,
+                    progress=None) -> FeatureSet:
+    """The mixed-in images of the base model's own data (``options.source_data``), cached under ``folder``.
+
+    ``base.model`` must already be on ``device``. Also what bench_site_shift refits candidates with.
+    """
+    samples = source_samples(options.source_data, base.labels, options.source_per_class, options.seed)
+    if not samples:
+        raise DataError(f"--source-data {options.source_data}: no usable training images")
+    index = {name: i for i, name in enumerate(base.labels)}
+    ids = np.array([index[s.label] for s in samples])
+    return extract(base.model, samples, ids, base.config.preprocessing, folder, options.source_view_count,
+                   options.seed, device, options.batch_size, progress, "source", segmenter=base.segmenter)
 
 
 def _in_memory(features: FeatureSet) -> FeatureSet:

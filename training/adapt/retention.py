@@ -22,7 +22,7 @@ from cxrviewer.model.predictor import Predictor
 from .. import metrics
 from .features import extract
 from .methods import tail_logits
-from .site_data import source_samples
+from .site_data import balanced_pick, source_rows
 
 log = logging.getLogger("training.adapt")
 
@@ -34,8 +34,9 @@ FORGETTING_RECALL = 0.10  # ... or one class's recall
 
 def held_out_samples(data: Path, model_labels: Sequence[str], seed: int, per_class: int = RETENTION_PER_CLASS):
     """(split, samples) of the first held-out split the source data has; (None, []) when it has none."""
+    rows = source_rows(data, model_labels)  # read once, whichever split is used
     for split in HELD_OUT_SPLITS:
-        samples = source_samples(data, model_labels, per_class, seed, splits=(split,))
+        samples = balanced_pick(rows, model_labels, per_class, seed, (split,))
         if samples:
             return split, samples
     return None, []
@@ -85,6 +86,6 @@ def warnings(retention: dict | None) -> list[str]:
             if before["recall"][name] is not None and after["recall"][name] is not None
             and before["recall"][name] - after["recall"][name] > FORGETTING_RECALL]
     if lost:
-        out.append(f"Recall on the base model's own held-out images fell by more than {FORGETTING_RECALL:.2f} for: "
-                   f"{'; '.join(lost)}.")
+        out.append(f"Sensitivity on the base model's own held-out images fell by more than "
+                   f"{FORGETTING_RECALL:.2f} for: {'; '.join(lost)}.")
     return out

@@ -137,13 +137,23 @@ def make_folds(labels: np.ndarray, groups: Sequence[str], folds: int, seed: int)
 def source_samples(data: Path, model_labels: Sequence[str], per_class: int, seed: int,
                    splits: Sequence[str] = ("", "train")) -> list[Sample]:
     """Up to ``per_class`` images per model class from the base model's own data, of ``splits``."""
+    return balanced_pick(source_rows(data, model_labels), model_labels, per_class, seed, splits)
+
+
+def source_rows(data: Path, model_labels: Sequence[str]) -> list[Sample]:
+    """Every row of the base model's own data, labels mapped to the model's."""
     rows, _ = read_rows(Path(data))
     mapping = map_site_labels([s.label for s in rows], model_labels)
-    rows = [replace(s, label=mapping[s.label]) for s in rows if s.split in splits]
+    return [replace(s, label=mapping[s.label]) for s in rows]
+
+
+def balanced_pick(rows: Sequence[Sample], model_labels: Sequence[str], per_class: int, seed: int,
+                  splits: Sequence[str]) -> list[Sample]:
+    """Up to ``per_class`` existing files per class among the rows of ``splits``, seeded."""
     rng = np.random.default_rng(seed)
     chosen: list[Sample] = []
     for label in model_labels:
-        pool = [s for s in rows if s.label == label and s.path.is_file()]
+        pool = [s for s in rows if s.split in splits and s.label == label and s.path.is_file()]
         if pool:
             picks = rng.choice(len(pool), size=min(per_class, len(pool)), replace=False)
             chosen.extend(pool[i] for i in sorted(picks))

@@ -128,26 +128,32 @@ def evidence_lines() -> list[str]:
         return []
     before, reference = evidence["before"], evidence["reference"]
     adult = evidence.get("source_on_adult_test")  # the same models on the source's own test split, if measured
-    extra = " | adult test: macro-F1 | adult test: COVID-19 recall" if adult else ""
+
+    def row(*cells, adult_cells=("", "")) -> str:
+        return "| " + " | ".join([*cells, *(adult_cells if adult else ())]) + " |"
+
+    header = ["site images", "draws", "macro-F1", "macro AUC", "ECE"]
     lines = ["", "### What this procedure bought on a known site shift", "",
              "An adult-only model adapted to a pediatric hospital with N of its images, measured on that hospital's "
              f"test split ({evidence['site_test_images']} images, never used for adapting)"
              + (", and on the adult hospitals' test split (what adapting forgot)" if adult else "")
              + f"; mean over draws. Reproduce: `{evidence['command']}`.", "",
-             f"| site images | draws | macro-F1 | macro AUC | ECE{extra} |", "|---|---|---|---|---" + "|---" * (2 * bool(adult)) + "|",
-             f"| 0 (before) | – | {_fmt(before['macro_f1'])} | {_fmt(before['macro_auc'])} | {_fmt(before['ece'])}"
-             + (f" | {_fmt(adult.get('macro_f1'))} | {_fmt(adult.get('recall', {}).get('covid'))}" if adult else "") + " |"]
-    for row in evidence["rows"]:
-        lines.append(f"| {row['images']} | {row.get('draws', '')} | {_fmt(row['macro_f1'])} | {_fmt(row['macro_auc'])} | "
-                     f"{_fmt(row['ece'])}"
-                     + (f" | {_fmt(row.get('adult_macro_f1'))} | {_fmt(row.get('adult_covid_recall'))}" if adult else "")
-                     + " |")
-    seeds = [row["macro_f1"] for row in evidence.get("reference_per_seed", {}).values()]
+             row(*header, adult_cells=("adult test: macro-F1", "adult test: COVID-19 recall")),
+             row(*["---"] * len(header), adult_cells=("---", "---")),
+             row("0 (before)", "–", *_fmt_all(before),
+                 adult_cells=(_fmt((adult or {}).get("macro_f1")), _fmt((adult or {}).get("recall", {}).get("covid"))))]
+    for r in evidence["rows"]:
+        lines.append(row(str(r["images"]), str(r.get("draws", "")), *_fmt_all(r),
+                         adult_cells=(_fmt(r.get("adult_macro_f1")), _fmt(r.get("adult_covid_recall")))))
+    seeds = [r["macro_f1"] for r in evidence.get("reference_per_seed", {}).values()]
     spread = (f", mean of {len(seeds)} training seeds: macro-F1 {_fmt(min(seeds))}–{_fmt(max(seeds))}"
               if len(seeds) > 1 else "")
-    lines.append(f"| all (a model trained on the site's ~4,100 images{spread}) | – | {_fmt(reference['macro_f1'])} | "
-                 f"{_fmt(reference['macro_auc'])} | {_fmt(reference['ece'])}" + (" | | " if adult else "") + " |")
+    lines.append(row(f"all (a model trained on the site's ~4,100 images{spread})", "–", *_fmt_all(reference)))
     return lines
+
+
+def _fmt_all(scores: dict) -> list[str]:
+    return [_fmt(scores[k]) for k in ("macro_f1", "macro_auc", "ece")]
 
 
 def _counts(counts: dict) -> str:
